@@ -1,0 +1,33 @@
+# A tiny SSD for CPU runs on the toy data: ResNet-18 from scratch (strides 8,
+# 16, 32) plus two extra SSD levels, SSD anchors for 128 px inputs.
+_base_ = 'mmdet::_base_/models/ssd300.py'
+input_size = 128
+model = dict(
+    data_preprocessor=dict(
+        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]),
+    backbone=dict(
+        _delete_=True,
+        type='ResNet',
+        depth=18,
+        num_stages=4,
+        out_indices=(1, 2, 3),
+        frozen_stages=-1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
+        style='pytorch',
+        init_cfg=None),
+    neck=dict(
+        in_channels=(128, 256, 512),
+        out_channels=(128, 256, 512, 256, 128),
+        level_strides=(2, 2),
+        level_paddings=(1, 1),
+        l2_norm_scale=None),
+    bbox_head=dict(
+        in_channels=(128, 256, 512, 256, 128),
+        num_classes=6,
+        anchor_generator=dict(
+            input_size=input_size,
+            basesize_ratio_range=(0.1, 0.6),
+            strides=[8, 16, 32, 64, 128],
+            ratios=[[2], [2], [2], [2], [2]])),
+    test_cfg=dict(nms_pre=300, max_per_img=50))

@@ -1,0 +1,5 @@
+_base_ = [
+    '../_base_/models/retinanet_r18_fpn_toy.py',
+    '../_base_/datasets/toy_shapes.py', '../_base_/schedules/toy_schedule.py',
+    '../_base_/default_runtime.py'
+]

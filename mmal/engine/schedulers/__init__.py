@@ -1,0 +1,3 @@
+from .fractional_multistep_lr import FractionalMultiStepLR
+
+__all__ = ['FractionalMultiStepLR']

@@ -1,0 +1,126 @@
+"""mmal's registry scope.
+
+Every registry below is a child of the matching mmdet registry, so a config
+with ``default_scope = 'mmal'`` finds mmal's own modules first and falls back
+to mmdet's (and from there to mmengine's) for everything else. ``STRATEGIES``
+is new: it holds the acquisition strategies, built from their
+hyper-parameters with ``STRATEGIES.build(dict(type=..., **kwargs))``.
+"""
+from mmdet.registry import DATA_SAMPLERS as MMDET_DATA_SAMPLERS
+from mmdet.registry import DATASETS as MMDET_DATASETS
+from mmdet.registry import EVALUATOR as MMDET_EVALUATOR
+from mmdet.registry import HOOKS as MMDET_HOOKS
+from mmdet.registry import LOG_PROCESSORS as MMDET_LOG_PROCESSORS
+from mmdet.registry import LOOPS as MMDET_LOOPS
+from mmdet.registry import METRICS as MMDET_METRICS
+from mmdet.registry import MODEL_WRAPPERS as MMDET_MODEL_WRAPPERS
+from mmdet.registry import MODELS as MMDET_MODELS
+from mmdet.registry import \
+    OPTIM_WRAPPER_CONSTRUCTORS as MMDET_OPTIM_WRAPPER_CONSTRUCTORS
+from mmdet.registry import OPTIM_WRAPPERS as MMDET_OPTIM_WRAPPERS
+from mmdet.registry import OPTIMIZERS as MMDET_OPTIMIZERS
+from mmdet.registry import PARAM_SCHEDULERS as MMDET_PARAM_SCHEDULERS
+from mmdet.registry import RUNNER_CONSTRUCTORS as MMDET_RUNNER_CONSTRUCTORS
+from mmdet.registry import RUNNERS as MMDET_RUNNERS
+from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS
+from mmdet.registry import TRANSFORMS as MMDET_TRANSFORMS
+from mmdet.registry import VISBACKENDS as MMDET_VISBACKENDS
+from mmdet.registry import VISUALIZERS as MMDET_VISUALIZERS
+from mmdet.registry import WEIGHT_INITIALIZERS as MMDET_WEIGHT_INITIALIZERS
+from mmengine.registry import Registry
+
+_SCOPE = 'mmal'
+
+RUNNERS = Registry(
+    'runner', parent=MMDET_RUNNERS, scope=_SCOPE, locations=['mmal.engine'])
+RUNNER_CONSTRUCTORS = Registry(
+    'runner constructor',
+    parent=MMDET_RUNNER_CONSTRUCTORS,
+    scope=_SCOPE,
+    locations=['mmal.engine'])
+LOOPS = Registry(
+    'loop', parent=MMDET_LOOPS, scope=_SCOPE, locations=['mmal.engine'])
+HOOKS = Registry(
+    'hook', parent=MMDET_HOOKS, scope=_SCOPE, locations=['mmal.engine'])
+DATASETS = Registry(
+    'dataset',
+    parent=MMDET_DATASETS,
+    scope=_SCOPE,
+    locations=['mmal.datasets'])
+DATA_SAMPLERS = Registry(
+    'data sampler',
+    parent=MMDET_DATA_SAMPLERS,
+    scope=_SCOPE,
+    locations=['mmal.datasets'])
+TRANSFORMS = Registry(
+    'transform',
+    parent=MMDET_TRANSFORMS,
+    scope=_SCOPE,
+    locations=['mmal.datasets'])
+MODELS = Registry(
+    'model', parent=MMDET_MODELS, scope=_SCOPE, locations=['mmal.models'])
+MODEL_WRAPPERS = Registry(
+    'model_wrapper',
+    parent=MMDET_MODEL_WRAPPERS,
+    scope=_SCOPE,
+    locations=['mmal.models'])
+WEIGHT_INITIALIZERS = Registry(
+    'weight initializer',
+    parent=MMDET_WEIGHT_INITIALIZERS,
+    scope=_SCOPE,
+    locations=['mmal.models'])
+OPTIMIZERS = Registry(
+    'optimizer',
+    parent=MMDET_OPTIMIZERS,
+    scope=_SCOPE,
+    locations=['mmal.engine'])
+OPTIM_WRAPPERS = Registry(
+    'optim_wrapper',
+    parent=MMDET_OPTIM_WRAPPERS,
+    scope=_SCOPE,
+    locations=['mmal.engine'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor',
+    parent=MMDET_OPTIM_WRAPPER_CONSTRUCTORS,
+    scope=_SCOPE,
+    locations=['mmal.engine'])
+PARAM_SCHEDULERS = Registry(
+    'parameter scheduler',
+    parent=MMDET_PARAM_SCHEDULERS,
+    scope=_SCOPE,
+    locations=['mmal.engine'])
+METRICS = Registry(
+    'metric',
+    parent=MMDET_METRICS,
+    scope=_SCOPE,
+    locations=['mmal.evaluation'])
+EVALUATOR = Registry(
+    'evaluator',
+    parent=MMDET_EVALUATOR,
+    scope=_SCOPE,
+    locations=['mmal.evaluation'])
+TASK_UTILS = Registry(
+    'task util',
+    parent=MMDET_TASK_UTILS,
+    scope=_SCOPE,
+    locations=['mmal.models'])
+VISUALIZERS = Registry(
+    'visualizer',
+    parent=MMDET_VISUALIZERS,
+    scope=_SCOPE,
+    locations=['mmal.visualization'])
+VISBACKENDS = Registry(
+    'vis_backend',
+    parent=MMDET_VISBACKENDS,
+    scope=_SCOPE,
+    locations=['mmal.visualization'])
+LOG_PROCESSORS = Registry(
+    'log_processor',
+    parent=MMDET_LOG_PROCESSORS,
+    scope=_SCOPE,
+    locations=['mmal.engine'])
+
+# Acquisition strategies. A strategy is built from its hyper-parameters only
+# (``STRATEGIES.build(dict(type='Random'))``); the active-learning loop calls
+# it through the strategy interface and never branches on its type.
+STRATEGIES = Registry('strategy', scope=_SCOPE, locations=['mmal.strategies'])

@@ -1,0 +1,68 @@
+"""Evaluate a checkpoint (loaded with weights_only=True and mmal's allowlist).
+
+    python tools/test.py configs/toy/faster-rcnn_r18_fpn_toy.py \
+        work_dirs/faster-rcnn_r18_fpn_toy/epoch_12.pth
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from mmal.datasets import prepare_toy_data
+from mmal.utils import check_checkpoint_safe, register_all_modules
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Evaluate a detector')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and metrics')
+    parser.add_argument(
+        '--out', help='write the metrics to this json file as well')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main():
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    # Fail before building anything if the file is missing or unsafe.
+    check_checkpoint_safe(args.checkpoint)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs',
+        osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    prepare_toy_data(cfg)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if args.out:
+        from mmal.utils.fileio import atomic_write_json
+        atomic_write_json({
+            k: float(v)
+            for k, v in metrics.items()
+        },
+                          args.out,
+                          indent=2)
+
+
+if __name__ == '__main__':
+    main()
