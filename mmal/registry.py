@@ -30,6 +30,8 @@ from mmdet.registry import WEIGHT_INITIALIZERS as MMDET_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
 _SCOPE = 'mmal'
+# ``locations`` name the packages that register into each registry; a
+# registry gains its location when mmal first adds modules of that kind.
 
 RUNNERS = Registry(
     'runner', parent=MMDET_RUNNERS, scope=_SCOPE, locations=['mmal.engine'])
@@ -57,18 +59,11 @@ TRANSFORMS = Registry(
     parent=MMDET_TRANSFORMS,
     scope=_SCOPE,
     locations=['mmal.datasets'])
-MODELS = Registry(
-    'model', parent=MMDET_MODELS, scope=_SCOPE, locations=['mmal.models'])
+MODELS = Registry('model', parent=MMDET_MODELS, scope=_SCOPE)
 MODEL_WRAPPERS = Registry(
-    'model_wrapper',
-    parent=MMDET_MODEL_WRAPPERS,
-    scope=_SCOPE,
-    locations=['mmal.models'])
+    'model_wrapper', parent=MMDET_MODEL_WRAPPERS, scope=_SCOPE)
 WEIGHT_INITIALIZERS = Registry(
-    'weight initializer',
-    parent=MMDET_WEIGHT_INITIALIZERS,
-    scope=_SCOPE,
-    locations=['mmal.models'])
+    'weight initializer', parent=MMDET_WEIGHT_INITIALIZERS, scope=_SCOPE)
 OPTIMIZERS = Registry(
     'optimizer',
     parent=MMDET_OPTIMIZERS,
@@ -89,31 +84,11 @@ PARAM_SCHEDULERS = Registry(
     parent=MMDET_PARAM_SCHEDULERS,
     scope=_SCOPE,
     locations=['mmal.engine'])
-METRICS = Registry(
-    'metric',
-    parent=MMDET_METRICS,
-    scope=_SCOPE,
-    locations=['mmal.evaluation'])
-EVALUATOR = Registry(
-    'evaluator',
-    parent=MMDET_EVALUATOR,
-    scope=_SCOPE,
-    locations=['mmal.evaluation'])
-TASK_UTILS = Registry(
-    'task util',
-    parent=MMDET_TASK_UTILS,
-    scope=_SCOPE,
-    locations=['mmal.models'])
-VISUALIZERS = Registry(
-    'visualizer',
-    parent=MMDET_VISUALIZERS,
-    scope=_SCOPE,
-    locations=['mmal.visualization'])
-VISBACKENDS = Registry(
-    'vis_backend',
-    parent=MMDET_VISBACKENDS,
-    scope=_SCOPE,
-    locations=['mmal.visualization'])
+METRICS = Registry('metric', parent=MMDET_METRICS, scope=_SCOPE)
+EVALUATOR = Registry('evaluator', parent=MMDET_EVALUATOR, scope=_SCOPE)
+TASK_UTILS = Registry('task util', parent=MMDET_TASK_UTILS, scope=_SCOPE)
+VISUALIZERS = Registry('visualizer', parent=MMDET_VISUALIZERS, scope=_SCOPE)
+VISBACKENDS = Registry('vis_backend', parent=MMDET_VISBACKENDS, scope=_SCOPE)
 LOG_PROCESSORS = Registry(
     'log_processor',
     parent=MMDET_LOG_PROCESSORS,
@@ -123,4 +98,4 @@ LOG_PROCESSORS = Registry(
 # Acquisition strategies. A strategy is built from its hyper-parameters only
 # (``STRATEGIES.build(dict(type='Random'))``); the active-learning loop calls
 # it through the strategy interface and never branches on its type.
-STRATEGIES = Registry('strategy', scope=_SCOPE, locations=['mmal.strategies'])
+STRATEGIES = Registry('strategy', scope=_SCOPE)

@@ -1,6 +1,6 @@
 import pytest
 from mmdet.registry import MODELS as MMDET_MODELS
-from mmengine.registry import DefaultScope
+from mmengine.registry import DefaultScope, Registry
 
 from mmal import registry
 
@@ -36,7 +36,7 @@ def test_no_mmal_name_shadows_an_mmdet_name():
     for name in dir(registry):
         ours = getattr(registry, name)
         theirs = getattr(mmdet_registry, name, None)
-        if theirs is None or not hasattr(ours, 'module_dict'):
+        if theirs is None or not isinstance(ours, Registry):
             continue
         ours.import_from_location()
         clash = set(ours.module_dict) & set(theirs.module_dict)

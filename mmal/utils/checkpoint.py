@@ -59,6 +59,23 @@ def _numpy_safe_globals() -> List[Any]:
     return entries
 
 
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """Stands in for ``builtins.getattr`` while unpickling.
+
+    mmengine's ``HistoryBuffer`` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``. Allowing the real ``getattr`` would
+    let a file reach any attribute of any allowed object, so only public
+    methods of ``HistoryBuffer`` are handed out.
+    """
+    from mmengine.logging import HistoryBuffer
+    if (obj is HistoryBuffer and isinstance(name, str)
+            and not name.startswith('_')
+            and callable(getattr(HistoryBuffer, name, None))):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'getattr({obj!r}, {name!r}) is not allowed in a checkpoint')
+
+
 def safe_checkpoint_globals() -> List[Any]:
     """The allowlist: every non-tensor type mmengine and mmdet write.
 
@@ -68,7 +85,10 @@ def safe_checkpoint_globals() -> List[Any]:
     from mmengine.config import ConfigDict
     from mmengine.logging import HistoryBuffer
     entries = _numpy_safe_globals()
-    entries += [HistoryBuffer, ConfigDict]
+    entries += [
+        HistoryBuffer, ConfigDict,
+        (_history_buffer_getattr, 'builtins.getattr')
+    ]
     return entries + list(_EXTRA_SAFE_GLOBALS)
 
 

@@ -1,7 +1,8 @@
 import torch
-from mmengine.registry import PARAM_SCHEDULERS
+from mmdet.registry import PARAM_SCHEDULERS as MMDET_PARAM_SCHEDULERS
 
 from mmal.engine import FractionalMultiStepLR
+from mmal.registry import PARAM_SCHEDULERS
 
 
 def _lrs(scheduler, optimizer, steps):
@@ -32,5 +33,8 @@ def test_milestones_at_two_thirds_and_eight_ninths_of_iterations():
 
 
 def test_registered_in_mmal_scope():
-    assert PARAM_SCHEDULERS.get('mmal.FractionalMultiStepLR') is \
+    assert PARAM_SCHEDULERS.get('FractionalMultiStepLR') is \
+        FractionalMultiStepLR
+    # mmdet's registry reaches it only through the mmal scope.
+    assert MMDET_PARAM_SCHEDULERS.get('mmal.FractionalMultiStepLR') is \
         FractionalMultiStepLR

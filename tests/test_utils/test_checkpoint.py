@@ -43,7 +43,7 @@ def _mmengine_like_checkpoint(path):
                 cfg=ConfigDict(a=1)),
             state_dict=model.state_dict(),
             message_hub=dict(
-                log_scalars={'train/loss': HistoryBuffer([1.0, 0.5])},
+                log_scalars={'train/loss': HistoryBuffer([1.0, 0.5], [1, 1])},
                 runtime_info=dict(
                     arr=np.arange(4, dtype=np.float32),
                     scalar=np.float64(0.25)))), path)
@@ -136,4 +136,18 @@ def test_extra_types_can_be_trusted_explicitly(tmp_path):
     finally:
         _EXTRA_SAFE_GLOBALS.remove(_Custom)
     with pytest.raises(UnsafeCheckpointError):
+        load_checkpoint_safely(path)
+
+
+def test_getattr_in_a_checkpoint_only_reaches_history_buffer_methods(
+        tmp_path):
+
+    class _GetattrPayload:
+
+        def __reduce__(self):
+            return (getattr, (np.ndarray, 'tofile'))
+
+    path = tmp_path / 'getattr.pth'
+    torch.save(dict(x=_GetattrPayload()), path)
+    with pytest.raises(UnsafeCheckpointError, match='getattr.pth'):
         load_checkpoint_safely(path)

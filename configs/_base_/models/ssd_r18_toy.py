@@ -27,7 +27,8 @@ model = dict(
         num_classes=6,
         anchor_generator=dict(
             input_size=input_size,
-            basesize_ratio_range=(0.1, 0.6),
+            min_sizes=[8, 16, 32, 56, 88],
+            max_sizes=[16, 32, 56, 88, 128],
             strides=[8, 16, 32, 64, 128],
             ratios=[[2], [2], [2], [2], [2]])),
     test_cfg=dict(nms_pre=300, max_per_img=50))
