@@ -59,7 +59,8 @@ TRANSFORMS = Registry(
     parent=MMDET_TRANSFORMS,
     scope=_SCOPE,
     locations=['mmal.datasets'])
-MODELS = Registry('model', parent=MMDET_MODELS, scope=_SCOPE)
+MODELS = Registry(
+    'model', parent=MMDET_MODELS, scope=_SCOPE, locations=['mmal.models'])
 MODEL_WRAPPERS = Registry(
     'model_wrapper', parent=MMDET_MODEL_WRAPPERS, scope=_SCOPE)
 WEIGHT_INITIALIZERS = Registry(

@@ -34,6 +34,9 @@ def test_config_builds_its_detector(config):
     if classes is None:  # mmdet's dataset class carries them
         classes = DATASETS.get(dataset.type).METAINFO['classes']
     assert head.num_classes == len(classes)
+    if 'ssd' in config:  # mmdet 3.3's own SSDHead cannot predict
+        from mmal.models import SSDHeadCompat
+        assert isinstance(head, SSDHeadCompat)
     for scheduler in cfg.param_scheduler:
         assert PARAM_SCHEDULERS.get(scheduler['type']) is not None
 

@@ -9,6 +9,8 @@
 # voc0712_trainval.json and voc07_test.json.
 _base_ = 'mmdet::pascal_voc/ssd300_voc0712.py'
 default_scope = 'mmal'
+# mmdet 3.3's SSDHead cannot predict (mmdet#11780); mmal's subclass can.
+model = dict(bbox_head=dict(type='mmal.SSDHeadCompat'))
 data_root = 'data/VOCdevkit/'
 metainfo = dict(
     classes=('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',

@@ -179,7 +179,7 @@ def load_checkpoint_safely(filename: Union[str, os.PathLike],
                                 or f'(unpickler: {message})') from error
 
 
-def _load_url_safely(url: str,
+def load_from_http_safely(url: str,
                      map_location: Optional[Any] = None,
                      model_dir: Optional[str] = None) -> Any:
     """Download ``url`` into torch's hub cache (rank 0 first), load safely."""
@@ -195,34 +195,39 @@ def _load_url_safely(url: str,
     return load_checkpoint_safely(cached_file, map_location)
 
 
-def _load_torchvision_safely(filename: str, map_location=None) -> Any:
+def load_from_torchvision_safely(filename: str, map_location=None) -> Any:
     name = filename.split('://', 1)[1]
-    return _load_url_safely(get_torchvision_models()[name], map_location)
+    return load_from_http_safely(get_torchvision_models()[name], map_location)
 
 
-def _load_openmmlab_safely(filename: str, map_location=None) -> Any:
+def load_from_openmmlab_safely(filename: str, map_location=None) -> Any:
     name = filename.split('://', 1)[1]
     name = get_deprecated_model_names().get(name, name)
     url = get_external_models()[name]
     if url.startswith(('http://', 'https://')):
-        return _load_url_safely(url, map_location)
+        return load_from_http_safely(url, map_location)
     from mmengine.runner.checkpoint import _get_mmengine_home
     return load_checkpoint_safely(
         osp.join(_get_mmengine_home(), url), map_location)
 
 
-def _load_mmcls_safely(filename: str, map_location=None) -> Any:
+def load_from_mmcls_safely(filename: str, map_location=None) -> Any:
     name = filename.split('://', 1)[1]
-    checkpoint = _load_url_safely(get_mmcls_models()[name], map_location)
+    checkpoint = load_from_http_safely(get_mmcls_models()[name], map_location)
     return _process_mmcls_checkpoint(checkpoint)
 
 
+def load_from_local_safely(filename: str, map_location=None) -> Any:
+    # mmengine logs "Loads checkpoint by <name[10:]> backend".
+    return load_checkpoint_safely(filename, map_location)
+
+
 _SAFE_SCHEMES = {
-    '': load_checkpoint_safely,
-    ('http://', 'https://'): _load_url_safely,
-    ('modelzoo://', 'torchvision://'): _load_torchvision_safely,
-    ('open-mmlab://', 'openmmlab://'): _load_openmmlab_safely,
-    'mmcls://': _load_mmcls_safely,
+    '': load_from_local_safely,
+    ('http://', 'https://'): load_from_http_safely,
+    ('modelzoo://', 'torchvision://'): load_from_torchvision_safely,
+    ('open-mmlab://', 'openmmlab://'): load_from_openmmlab_safely,
+    'mmcls://': load_from_mmcls_safely,
 }
 
 
@@ -240,4 +245,4 @@ def register_safe_checkpoint_loaders() -> None:
 def is_safe_loader_registered() -> bool:
     """Whether local checkpoints currently load through mmal's loader."""
     loader: Callable = CheckpointLoader._get_checkpoint_loader('x.pth')
-    return loader is load_checkpoint_safely
+    return loader is load_from_local_safely

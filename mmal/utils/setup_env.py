@@ -23,6 +23,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
 
     import mmal.datasets  # noqa: F401,F403
     import mmal.engine  # noqa: F401,F403
+    import mmal.models  # noqa: F401,F403
 
     register_safe_checkpoint_loaders()
 

@@ -23,6 +23,9 @@ model = dict(
         level_paddings=(1, 1),
         l2_norm_scale=None),
     bbox_head=dict(
+        # mmdet 3.3's SSDHead cannot predict. The scope prefix is needed:
+        # dicts inherited from mmdet:: bases are built in mmdet's scope.
+        type='mmal.SSDHeadCompat',
         in_channels=(128, 256, 512, 256, 128),
         num_classes=6,
         anchor_generator=dict(

@@ -1,0 +1,1 @@
+from .dense_heads import *  # noqa: F401,F403
