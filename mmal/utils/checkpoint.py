@@ -180,8 +180,8 @@ def load_checkpoint_safely(filename: Union[str, os.PathLike],
 
 
 def load_from_http_safely(url: str,
-                     map_location: Optional[Any] = None,
-                     model_dir: Optional[str] = None) -> Any:
+                          map_location: Optional[Any] = None,
+                          model_dir: Optional[str] = None) -> Any:
     """Download ``url`` into torch's hub cache (rank 0 first), load safely."""
     if model_dir is None:
         model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')

@@ -139,8 +139,7 @@ def test_extra_types_can_be_trusted_explicitly(tmp_path):
         load_checkpoint_safely(path)
 
 
-def test_getattr_in_a_checkpoint_only_reaches_history_buffer_methods(
-        tmp_path):
+def test_getattr_in_a_checkpoint_only_reaches_history_buffer_methods(tmp_path):
 
     class _GetattrPayload:
 

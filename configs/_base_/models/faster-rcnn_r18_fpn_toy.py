@@ -1,9 +1,16 @@
-# A tiny Faster R-CNN for CPU runs on the toy data: ResNet-18 from scratch,
-# 64-channel FPN, small anchors (objects are 6-40 px), 128-d box head.
+# A tiny Faster R-CNN for CPU runs on the toy data: half-width ResNet-18
+# from scratch, 64-channel FPN, small anchors (objects are 6-40 px), 128-d
+# box head.
 _base_ = 'mmdet::_base_/models/faster-rcnn_r50_fpn.py'
 model = dict(
-    backbone=dict(depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
-    neck=dict(in_channels=[64, 128, 256, 512], out_channels=64),
+    backbone=dict(
+        depth=18,
+        stem_channels=32,
+        base_channels=32,
+        frozen_stages=-1,
+        norm_eval=False,
+        init_cfg=None),
+    neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     rpn_head=dict(
         in_channels=64, feat_channels=64, anchor_generator=dict(scales=[2])),
     roi_head=dict(

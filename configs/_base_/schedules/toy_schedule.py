@@ -1,5 +1,5 @@
 # CPU-sized schedule for the toy detectors: a few epochs of AdamW.
-max_epochs = 12
+max_epochs = 8
 train_cfg = dict(
     type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')
