@@ -82,7 +82,7 @@ else
   wheels=$CACHE/wheels/$key
   wheel=$(ls "$wheels"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
   if [ -z "$wheel" ]; then
-    log "building mmcv $MMCV_VERSION with ops against $key (first time only: about 10 minutes on 2 cores)"
+    log "building mmcv $MMCV_VERSION with ops against $key (first time only: about 15 minutes on 2 cores)"
     # A separate build environment: mmcv's setup.py needs setuptools<70
     # (pkg_resources) while torch>=2.6 needs a newer one. It sees the target
     # environment's packages (torch above all) through a .pth file, after its
@@ -97,9 +97,11 @@ else
     echo "$target_site" > "$build_site/mmal-target-env.pth"
     mkdir -p "$wheels"
     tmp=$(mktemp -d)
+    # --no-cache-dir: pip's own wheel cache is keyed by the sdist, not by the
+    # torch it was compiled against, and could hand back a mismatched build.
     MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-      "$build/bin/python" -m pip wheel -q --no-build-isolation --no-deps \
-      --no-binary mmcv "mmcv==$MMCV_VERSION" -w "$tmp" 1>&2
+      "$build/bin/python" -m pip wheel -q --no-cache-dir --no-build-isolation \
+      --no-deps --no-binary mmcv "mmcv==$MMCV_VERSION" -w "$tmp" 1>&2
     mv "$tmp"/mmcv-*.whl "$wheels"/
     rm -rf "$tmp"
     wheel=$(ls "$wheels"/mmcv-"$MMCV_VERSION"-*.whl | head -n 1)
