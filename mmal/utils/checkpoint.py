@@ -18,7 +18,7 @@ runner all go through it. ``mmal.utils.register_all_modules()`` calls it.
 import os
 import os.path as osp
 import pickle
-from typing import Any, Callable, List, Optional, Union
+from typing import Any, List, Optional, Union
 
 import numpy as np
 import torch
@@ -240,9 +240,3 @@ def register_safe_checkpoint_loaders() -> None:
     """
     for prefixes, loader in _SAFE_SCHEMES.items():
         CheckpointLoader.register_scheme(prefixes, loader, force=True)
-
-
-def is_safe_loader_registered() -> bool:
-    """Whether local checkpoints currently load through mmal's loader."""
-    loader: Callable = CheckpointLoader._get_checkpoint_loader('x.pth')
-    return loader is load_from_local_safely
