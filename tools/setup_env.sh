@@ -61,7 +61,7 @@ if "$PY" -c 'import torch' >/dev/null 2>&1; then
   log "torch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null) already installed: kept"
 else
   log "installing $TORCH_SPEC"
-  pip_q --upgrade pip setuptools wheel
+  pip_q --upgrade pip wheel "setuptools<81"  # mmengine needs pkg_resources
   pip_q "$TORCH_SPEC"
 fi
 pip_q packaging

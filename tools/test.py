@@ -5,13 +5,12 @@
 """
 import argparse
 import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from mmal.datasets import prepare_toy_data
-from mmal.utils import check_checkpoint_safe, register_all_modules
+from mmal.utils import check_checkpoint_safe, load_config, register_all_modules
 
 
 def parse_args():
@@ -43,13 +42,8 @@ def main():
     register_all_modules(init_default_scope=False)
     # Fail before building anything if the file is missing or unsafe.
     check_checkpoint_safe(args.checkpoint)
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs',
-        osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.launcher, args.cfg_options,
+                      args.work_dir)
     cfg.load_from = args.checkpoint
     prepare_toy_data(cfg)
     runner = Runner.from_cfg(cfg)
