@@ -96,7 +96,13 @@ LOG_PROCESSORS = Registry(
     scope=_SCOPE,
     locations=['mmal.engine'])
 
-# Acquisition strategies. A strategy is built from its hyper-parameters only
-# (``STRATEGIES.build(dict(type='Random'))``); the active-learning loop calls
-# it through the strategy interface and never branches on its type.
-STRATEGIES = Registry('strategy', scope=_SCOPE)
+# Acquisition strategies (``mmal.strategies.BaseStrategy``). A strategy is
+# built from its hyper-parameters only (``dict(type='u-random')``); the
+# acquisition runner calls ``summarize`` per image and ``select`` once per
+# cycle, and never branches on the strategy's type.
+STRATEGIES = Registry('strategy', scope=_SCOPE, locations=['mmal.strategies'])
+# Oracles (``mmal.active_learning.oracles.BaseOracle``): who labels the
+# selected images. ``reveal(ids, request_dir)`` returns their annotations or
+# raises ``AnnotationRequired`` after asking a person for them.
+ORACLES = Registry(
+    'oracle', scope=_SCOPE, locations=['mmal.active_learning.oracles'])

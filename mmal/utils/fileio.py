@@ -2,26 +2,29 @@ import json
 import os
 import os.path as osp
 import tempfile
-from typing import Any
+from contextlib import contextmanager
+from typing import IO, Any, Iterator
 
 
-def atomic_write_json(obj: Any, path: str, **dump_kwargs) -> None:
-    """Write ``obj`` as json to ``path`` so that readers never see a partial
-    file: dump to a temporary file in the same folder, fsync, then rename
-    over the target (atomic on POSIX). On any error the target is untouched.
+@contextmanager
+def atomic_open(path: str, mode: str = 'w') -> Iterator[IO]:
+    """Open a temporary file next to ``path``; on a clean exit it is
+    fsynced and renamed over ``path`` (atomic on POSIX), so readers never
+    see a partial file. On any error, or if the process dies, the target is
+    untouched and the temporary file is removed (or left as a hidden
+    ``.name.*.tmp`` that nothing reads).
 
     Args:
-        obj: A json-serialisable object.
         path (str): Destination file.
-        **dump_kwargs: Passed to :func:`json.dump`.
+        mode (str): ``'w'`` or ``'wb'``. Defaults to ``'w'``.
     """
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=folder)
     try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(obj, f, **dump_kwargs)
+        with os.fdopen(fd, mode) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -29,3 +32,22 @@ def atomic_write_json(obj: Any, path: str, **dump_kwargs) -> None:
         if osp.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_json(obj: Any, path: str, **dump_kwargs) -> None:
+    """Write ``obj`` as json to ``path`` atomically (see
+    :func:`atomic_open`); the json is fully serialised before the file is
+    touched.
+
+    Args:
+        obj: A json-serialisable object.
+        path (str): Destination file.
+        **dump_kwargs: Passed to :func:`json.dumps`.
+    """
+    atomic_write_text(json.dumps(obj, **dump_kwargs), path)
+
+
+def atomic_write_text(text: str, path: str) -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_open`)."""
+    with atomic_open(path, 'w') as f:
+        f.write(text)

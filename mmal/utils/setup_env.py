@@ -21,9 +21,11 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     from mmdet.utils import register_all_modules as register_mmdet_modules
     register_mmdet_modules(init_default_scope=False)
 
+    import mmal.active_learning.oracles  # noqa: F401,F403
     import mmal.datasets  # noqa: F401,F403
     import mmal.engine  # noqa: F401,F403
     import mmal.models  # noqa: F401,F403
+    import mmal.strategies  # noqa: F401,F403
 
     register_safe_checkpoint_loaders()
 

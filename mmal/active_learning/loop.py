@@ -1,0 +1,456 @@
+"""The active-learning loop: per cycle train -> evaluate -> acquire.
+
+Every step leaves a marker file written atomically when the step is
+complete; re-running the same command skips completed steps and resumes an
+interrupted training from its last epoch checkpoint (with the random states
+restored by ``RNGStateHook``), so a resumed run ends with the splits of an
+uninterrupted one. Work dir layout::
+
+    run.json                  config of the run (a changed config is refused)
+    label_map.json            cycle each pool image was labeled in
+    results.csv/json, al_curve.png
+    cycle_<k>/
+        selected.json         what was acquired for cycle k
+        labeled.json          written last: the split is complete
+        unlabeled.json
+        train/                mmengine work dir of cycle k
+        checkpoint.json       training done: final checkpoint + sha256
+        metrics.json          evaluation done
+        acquisition/          shards of the pool pass with cycle k's model
+"""
+import copy
+import inspect
+import json
+import os.path as osp
+import time
+from typing import List, Optional
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dist import get_rank, get_world_size, is_distributed
+from mmengine.runner import Runner
+
+from mmal.registry import ORACLES
+from mmal.strategies import build_strategy
+from mmal.utils.checkpoint import load_checkpoint_safely
+from mmal.utils.fileio import atomic_write_json, atomic_write_text
+from .acquisition import (AcquisitionRunner, check_checkpoint_classes,
+                          dataset_img_dir, file_sha256, innermost_dataset,
+                          selection_record)
+from .al_config import ALSettings
+from .distributed import run_on_rank0
+from .pool import Pool, SplitError
+from .reporting import format_table, make_row, write_results
+from .splits import (LABELED, SELECTED, CycleSplit, check_growth, cycle_dir,
+                     read_initial_split_file, read_split, selection_context,
+                     write_label_map, write_split)
+
+#: Config keys that may change between a run and its resumption.
+VOLATILE_KEYS = ('launcher', 'work_dir', 'env_cfg', 'log_level', 'resume',
+                 'experiment_name')
+# Purpose codes of the random streams (see ALSettings.seed_for).
+_INITIAL, _SUBSAMPLE, _SELECT = 0, 1, 2
+
+
+def config_record(cfg: Config) -> dict:
+    """The parts of a config that define a run's results, json-normalised."""
+    d = {k: v for k, v in cfg.to_dict().items() if k not in VOLATILE_KEYS}
+    al = dict(d.get('al', {}))
+    al.pop('acquisition', None)  # batch size / workers: speed only
+    d['al'] = al
+    return json.loads(json.dumps(d, default=str, sort_keys=True))
+
+
+def _diff_keys(a, b, prefix='') -> List[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            out += _diff_keys(a.get(k), b.get(k), f'{prefix}{k}.')
+        return out
+    return [] if a == b else [prefix.rstrip('.')]
+
+
+class ActiveLearningLoop:
+    """Run (or resume) an active-learning experiment from a config.
+
+    Args:
+        cfg (Config): A detector config with an ``al`` section and a
+            ``work_dir``.
+        allow_config_change (bool): Resume even if the config differs from
+            the one the run started with. Defaults to False.
+        progress (bool): Progress bars. Defaults to True.
+    """
+
+    def __init__(self,
+                 cfg: Config,
+                 allow_config_change: bool = False,
+                 progress: bool = True):
+        self.cfg = cfg
+        self.al = ALSettings.from_cfg(cfg)
+        self.work_dir = osp.abspath(cfg.work_dir)
+        self.allow_config_change = allow_config_change
+        self.progress = progress
+        train_ds = innermost_dataset(cfg.train_dataloader.dataset)
+        pool_ann = self.al.pool.get('ann_file') or osp.join(
+            train_ds.get('data_root') or '', train_ds.ann_file)
+        self.img_dir = self.al.pool.get('img_dir') or dataset_img_dir(train_ds)
+        classes = (train_ds.get('metainfo') or {}).get('classes')
+        self.pool = Pool(pool_ann, classes, self.img_dir)
+        oracle_cfg = dict(self.al.oracle)
+        oracle_cls = ORACLES.get(oracle_cfg['type'])
+        if oracle_cls is None:
+            raise SplitError(f'al.oracle.type {oracle_cfg["type"]!r} is not '
+                             'a registered oracle')
+        if 'img_dir' in inspect.signature(oracle_cls).parameters:
+            oracle_cfg.setdefault('img_dir', self.img_dir)
+        self.oracle = ORACLES.build(
+            oracle_cfg, default_args=dict(pool=self.pool))
+        self.strategy = build_strategy(self.al.strategy)
+        if self.al.initial.get('split_file'):
+            self.initial_anns = read_initial_split_file(
+                self.al.initial['split_file'], self.pool)
+            initial = len(self.initial_anns)
+        else:
+            self.initial_anns = None
+            initial = self.al.initial_images(len(self.pool))
+        self.al.check_sizes(len(self.pool), initial)
+        self.num_initial = initial
+        self.budget = (
+            self.al.budget_images(len(self.pool))
+            if self.al.num_acquisitions else 0)
+        acq = self.al.acquisition
+        self.acquirer = AcquisitionRunner(
+            cfg,
+            self.pool,
+            self.strategy,
+            self.oracle,
+            self.img_dir,
+            batch_size=acq.get('batch_size'),
+            num_workers=acq.get('num_workers'),
+            shard_size=acq.get('shard_size', 256),
+            progress=progress)
+        if self.al.finetune_from:
+            check_checkpoint_classes(
+                load_checkpoint_safely(self.al.finetune_from),
+                self.pool.classes, self.al.finetune_from)
+        self.name = osp.splitext(osp.basename(cfg.filename or 'run'))[0]
+
+    # ------------------------------------------------------------------
+    def run(self) -> List[dict]:
+        """Run every remaining step; returns the results rows."""
+        run_on_rank0(self._check_run_record)
+        split = self._initial_split()
+        rows = []
+        for k in range(self.al.num_cycles):
+            ckpt = self._train(k)
+            self._evaluate(k, ckpt)
+            if k < self.al.num_acquisitions:
+                next_split = self._acquire(k, split, ckpt)
+            rows = run_on_rank0(self._report)
+            if k < self.al.num_acquisitions:
+                split = next_split
+        return rows
+
+    def _log(self, msg: str) -> None:
+        if get_rank() == 0:
+            print(f'[mmal al] {msg}', flush=True)
+
+    def _check_run_record(self) -> None:
+        path = osp.join(self.work_dir, 'run.json')
+        record = config_record(self.cfg)
+        if osp.exists(path):
+            with open(path) as f:
+                old = json.load(f)
+            diff = _diff_keys(old['config'], record)
+            if diff and not self.allow_config_change:
+                raise SplitError(
+                    f'the config differs from the one {self.work_dir} was '
+                    f'started with (changed: {diff[:8]}); resume with the '
+                    'same config, pass --allow-config-change to accept the '
+                    'change, or use another --work-dir')
+            if not diff:
+                return
+        atomic_write_json(
+            dict(
+                config=record,
+                started=time.strftime('%Y-%m-%dT%H:%M:%S'),
+                world_size=get_world_size()),
+            path,
+            indent=1)
+        atomic_write_text(self.cfg.pretty_text,
+                          osp.join(self.work_dir, 'config.py'))
+
+    # -- cycle 0 ---------------------------------------------------------
+    def _initial_split(self) -> CycleSplit:
+        cdir = cycle_dir(self.work_dir, 0)
+
+        def make():
+            if osp.exists(osp.join(cdir, LABELED)):
+                split = read_split(cdir, self.pool)
+                if split.labeled_ids.size != self.num_initial:
+                    raise SplitError(
+                        f'{cdir}/{LABELED} holds {split.labeled_ids.size} '
+                        f'images; al.initial asks for {self.num_initial}')
+                return
+            if self.initial_anns is not None:
+                ids = np.array(sorted(self.initial_anns), np.int64)
+                anns = self.initial_anns
+                how = dict(split_file=self.al.initial['split_file'])
+            else:
+                rng = np.random.default_rng(self.al.seed_for(_INITIAL, 0))
+                ids = np.sort(
+                    rng.choice(self.pool.ids, self.num_initial, replace=False))
+                anns = None
+                how = dict(type='initial-random', size=self.num_initial)
+            atomic_write_json(
+                dict(
+                    cycle=0,
+                    image_ids=ids.tolist(),
+                    scores=None,
+                    strategy=how,
+                    seed=self.al.seed,
+                    time=time.strftime('%Y-%m-%dT%H:%M:%S')),
+                osp.join(cdir, SELECTED),
+                indent=1)
+            if anns is None:
+                anns = self.oracle.reveal(ids, cdir)
+            write_split(cdir, self.pool, anns)
+            write_label_map(self.work_dir, self.pool, [ids])
+            self._log(f'cycle 0: {ids.size} initial images in {cdir}')
+
+        run_on_rank0(make)
+        return read_split(cdir, self.pool)
+
+    # -- training --------------------------------------------------------
+    def cycle_cfg(self, k: int, init: Optional[str]) -> Config:
+        """The mmengine config that trains cycle ``k``."""
+        cfg = copy.deepcopy(self.cfg)
+        cdir = cycle_dir(self.work_dir, k)
+        train_dir = osp.join(cdir, 'train')
+        ds = innermost_dataset(cfg.train_dataloader.dataset)
+        ds.ann_file = osp.join(cdir, LABELED)
+        cfg.work_dir = train_dir
+        cfg.experiment_name = f'{self.name}_cycle{k}'
+        cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+        sched = self.al.schedule
+        by_epoch = cfg.train_cfg.get('type', '') in ('EpochBasedTrainLoop', ) \
+            or 'max_epochs' in cfg.train_cfg
+        interval = 1
+        if sched['type'] == 'iters_per_image':
+            n = len(self._labeled_ids(k))
+            iters = int(round(sched['iters_per_image'] * n))
+            iters = max(iters, sched.get('min_iters', 1))
+            if sched.get('max_iters'):
+                iters = min(iters, sched['max_iters'])
+            cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
+            milestones = [
+                int(round(f * iters))
+                for f in sched.get('milestones', (2 / 3, 8 / 9))
+            ]
+            warmup = sched.get('warmup_iters', 0)
+            cfg.param_scheduler = ([
+                dict(
+                    type='LinearLR',
+                    start_factor=0.001,
+                    by_epoch=False,
+                    begin=0,
+                    end=warmup)
+            ] if warmup else []) + [
+                dict(
+                    type='MultiStepLR',
+                    by_epoch=False,
+                    begin=0,
+                    end=iters,
+                    milestones=milestones,
+                    gamma=sched.get('gamma', 0.1))
+            ]
+            by_epoch = False
+            interval = sched.get('checkpoint_interval', max(1, iters // 5))
+        cfg.default_hooks.checkpoint = dict(
+            type='CheckpointHook',
+            interval=interval,
+            by_epoch=by_epoch,
+            max_keep_ckpts=1,
+            save_last=True)
+        cfg.custom_hooks = list(cfg.get('custom_hooks')
+                                or []) + [dict(type='mmal.RNGStateHook')]
+        if osp.exists(osp.join(train_dir, 'last_checkpoint')):
+            cfg.resume, cfg.load_from = True, None
+        else:
+            cfg.resume, cfg.load_from = False, init or cfg.get('load_from')
+        if is_distributed() and not torch.cuda.is_available():
+            cfg.model_wrapper_cfg = dict(
+                type='MMDistributedDataParallel',
+                broadcast_buffers=False,
+                device_ids=None)
+        return cfg
+
+    def _labeled_ids(self, k: int) -> np.ndarray:
+        return read_split(cycle_dir(self.work_dir, k), self.pool).labeled_ids
+
+    def _train(self, k: int) -> str:
+        cdir = cycle_dir(self.work_dir, k)
+        marker = osp.join(cdir, 'checkpoint.json')
+        if osp.exists(marker):
+            with open(marker) as f:
+                return json.load(f)['checkpoint']
+        if self.al.train_mode == 'finetune_from':
+            init = self.al.finetune_from
+        elif self.al.train_mode == 'continue' and k > 0:
+            with open(
+                    osp.join(
+                        cycle_dir(self.work_dir, k - 1),
+                        'checkpoint.json')) as f:
+                init = json.load(f)['checkpoint']
+        else:
+            init = None
+        cfg = self.cycle_cfg(k, init)
+        self._log(f'cycle {k}: training on {cdir}/{LABELED} '
+                  f'({"resuming" if cfg.resume else self.al.train_mode})')
+        t0 = time.time()
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+        train_s = time.time() - t0
+
+        def finish():
+            with open(osp.join(cfg.work_dir, 'last_checkpoint')) as f:
+                ckpt = f.read().strip()
+            atomic_write_json(
+                dict(
+                    checkpoint=ckpt,
+                    sha256=file_sha256(ckpt),
+                    train_s=train_s,
+                    resumed=bool(cfg.resume)),
+                marker,
+                indent=1)
+            return ckpt
+
+        run_on_rank0(finish)
+        with open(marker) as f:
+            return json.load(f)['checkpoint']
+
+    # -- evaluation ------------------------------------------------------
+    def _evaluate(self, k: int, ckpt: str) -> None:
+        cdir = cycle_dir(self.work_dir, k)
+        marker = osp.join(cdir, 'metrics.json')
+        if osp.exists(marker):
+            return
+        cfg = self.cycle_cfg(k, None)
+        cfg.work_dir = osp.join(cdir, 'test')
+        cfg.experiment_name = f'{self.name}_cycle{k}_test'
+        cfg.load_from, cfg.resume = ckpt, False
+        evaluator = cfg.test_evaluator
+        for ev in (evaluator if isinstance(evaluator, list) else [evaluator]):
+            if ev.get('type') in ('CocoMetric', 'mmdet.CocoMetric'):
+                ev['classwise'] = True
+        t0 = time.time()
+        metrics = Runner.from_cfg(cfg).test()
+        test_s = time.time() - t0
+        run_on_rank0(lambda: atomic_write_json(
+            dict(
+                cycle=k,
+                checkpoint=ckpt,
+                test_s=test_s,
+                metrics={
+                    k_: float(v)
+                    for k_, v in metrics.items()
+                    if isinstance(v, (int, float))
+                }),
+            marker,
+            indent=1))
+
+    # -- acquisition -----------------------------------------------------
+    def _acquire(self, k: int, split: CycleSplit, ckpt: str) -> CycleSplit:
+        cdir = cycle_dir(self.work_dir, k)
+        ndir = cycle_dir(self.work_dir, k + 1)
+        sel_file = osp.join(ndir, SELECTED)
+        if osp.exists(osp.join(ndir, LABELED)):
+            new = read_split(ndir, self.pool)
+            with open(sel_file) as f:
+                sel = np.array(json.load(f)['image_ids'], np.int64)
+            check_growth(split, new, sel, self.budget, ndir)
+            return new
+        if not osp.exists(sel_file):
+            self._select(k, split, ckpt, cdir, sel_file)
+
+        def commit():
+            with open(sel_file) as f:
+                sel = np.array(json.load(f)['image_ids'], np.int64)
+            new_anns = self.oracle.reveal(sel, ndir)
+            anns = dict(split.annotations)
+            anns.update({int(i): new_anns[int(i)] for i in sel})
+            write_split(ndir, self.pool, anns)
+            write_label_map(self.work_dir, self.pool,
+                            [self._labeled_ids(j) for j in range(k + 2)])
+            new = read_split(ndir, self.pool)
+            check_growth(split, new, sel, self.budget, ndir)
+            self._log(f'cycle {k}: {sel.size} images selected with '
+                      f'{self.strategy.describe()["type"]} -> {ndir}')
+
+        run_on_rank0(commit)
+        return read_split(ndir, self.pool)
+
+    def _select(self, k: int, split: CycleSplit, ckpt: str, cdir: str,
+                sel_file: str) -> None:
+        ids = split.unlabeled_ids
+        sub = self.al.subsample_images(len(self.pool))
+        if sub is not None and sub < ids.size:
+            rng = np.random.default_rng(self.al.seed_for(_SUBSAMPLE, k))
+            ids = np.sort(rng.choice(ids, sub, replace=False))
+        with open(osp.join(cdir, 'checkpoint.json')) as f:
+            sha = json.load(f)['sha256']
+        t0 = time.time()
+        summaries = self.acquirer.score(ids, ckpt, sha,
+                                        osp.join(cdir, 'unlabeled.json'),
+                                        osp.join(cdir, 'acquisition'))
+        t1 = time.time()
+
+        def select():
+            context = selection_context(split, self.pool, k)
+            rng = np.random.default_rng(self.al.seed_for(_SELECT, k))
+            selection = self.acquirer.select(summaries, self.budget, context,
+                                             rng)
+            t2 = time.time()
+            atomic_write_json(
+                selection_record(
+                    selection, self.strategy, self.al.seed, k, ckpt, sha,
+                    self.budget, int(ids.size),
+                    dict(inference_s=t1 - t0, selection_s=t2 - t1)),
+                sel_file,
+                indent=1)
+
+        run_on_rank0(select)
+
+    # -- reporting -------------------------------------------------------
+    def _report(self) -> List[dict]:
+        rows = []
+        for k in range(self.al.num_cycles):
+            cdir = cycle_dir(self.work_dir, k)
+            mfile = osp.join(cdir, 'metrics.json')
+            if not osp.exists(mfile):
+                break
+            with open(mfile) as f:
+                m = json.load(f)
+            with open(osp.join(cdir, 'checkpoint.json')) as f:
+                train = json.load(f)
+            timings = dict(train_s=train.get('train_s'), test_s=m['test_s'])
+            nsel = osp.join(cycle_dir(self.work_dir, k + 1), SELECTED)
+            if osp.exists(nsel):
+                with open(nsel) as f:
+                    timings.update(json.load(f).get('timings', {}))
+            split = read_split(cdir, self.pool)
+            rows.append(
+                make_row(k, int(split.labeled_ids.size), split.num_boxes(),
+                         m['metrics'], self.pool.classes, timings))
+        write_results(
+            self.work_dir, rows,
+            dict(
+                name=self.name,
+                strategy=self.strategy.describe(),
+                seed=self.al.seed,
+                pool=self.pool.ann_file,
+                pool_size=len(self.pool)))
+        self._log('results so far (results.csv, al_curve.png in '
+                  f'{self.work_dir}):\n' + format_table(rows))
+        return rows

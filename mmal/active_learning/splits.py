@@ -1,0 +1,171 @@
+"""Per-cycle split files.
+
+``<work_dir>/cycle_<k>/`` holds the split cycle ``k`` trains on:
+
+- ``labeled.json``: COCO subset of the pool with the annotations revealed so
+  far (any mmdet config trains on it unchanged);
+- ``unlabeled.json``: the other pool images, without annotations (with
+  ``image_labels`` when the pool has them);
+- ``selected.json``: the images acquired for this cycle, with their scores,
+  the strategy config, seed, checkpoint path and sha256, and the time.
+
+``<work_dir>/label_map.json`` records for every pool image the cycle in which
+it was labeled (``null`` while unlabeled). Every file is written atomically;
+``labeled.json`` is written last and marks the split complete.
+"""
+import os.path as osp
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from mmal.strategies import SelectionContext
+from mmal.utils.fileio import atomic_write_json
+from .pool import Pool, SplitError, check_annotations, read_coco_json
+
+LABELED = 'labeled.json'
+UNLABELED = 'unlabeled.json'
+SELECTED = 'selected.json'
+LABEL_MAP = 'label_map.json'
+
+
+def cycle_dir(work_dir: str, cycle: int) -> str:
+    """The folder of cycle ``cycle``: ``<work_dir>/cycle_<cycle>``."""
+    return osp.join(work_dir, f'cycle_{cycle}')
+
+
+@dataclass
+class CycleSplit:
+    """A validated split: sorted labeled / unlabeled ids and the labeled
+    images' annotations (image id -> COCO annotations)."""
+    labeled_ids: np.ndarray
+    unlabeled_ids: np.ndarray
+    annotations: Dict[int, List[dict]]
+
+    def num_boxes(self) -> int:
+        return sum(len(a) for a in self.annotations.values())
+
+
+def write_split(cdir: str, pool: Pool,
+                annotations: Dict[int, List[dict]]) -> CycleSplit:
+    """Write ``unlabeled.json`` then ``labeled.json`` for the labeled images
+    ``annotations`` (image id -> annotations) of ``pool``."""
+    labeled = pool.check_ids(annotations, f'labeled set of {cdir}')
+    unlabeled = np.setdiff1d(pool.ids, labeled)
+    unl = pool.subset(unlabeled)
+    atomic_write_json(unl, osp.join(cdir, UNLABELED))
+    atomic_write_json(
+        pool.subset(labeled, annotations), osp.join(cdir, LABELED))
+    return CycleSplit(np.sort(labeled), unlabeled, annotations)
+
+
+def read_split(cdir: str, pool: Pool) -> CycleSplit:
+    """Read and validate the split of a cycle folder: both files parse,
+    their ids are pool ids, labeled and unlabeled are disjoint and together
+    are the pool, annotations refer to labeled images and known categories.
+    """
+    lab_file = osp.join(cdir, LABELED)
+    unl_file = osp.join(cdir, UNLABELED)
+    lab = read_coco_json(lab_file, 'split file')
+    unl = read_coco_json(unl_file, 'split file')
+    lab_ids = pool.check_ids([i['id'] for i in lab['images']], lab_file)
+    unl_ids = pool.check_ids([i['id'] for i in unl['images']], unl_file)
+    both = np.intersect1d(lab_ids, unl_ids)
+    if both.size:
+        raise SplitError(f'{cdir}: images {both[:5].tolist()} are both in '
+                         f'{LABELED} and {UNLABELED}')
+    if lab_ids.size + unl_ids.size != len(pool):
+        lost = np.setdiff1d(pool.ids, np.union1d(lab_ids, unl_ids))
+        raise SplitError(f'{cdir}: {LABELED} + {UNLABELED} miss pool '
+                         f'images {lost[:5].tolist()} ({lost.size} in all)')
+    check_annotations(lab['annotations'],
+                      {i: pool.images[i]
+                       for i in lab_ids.tolist()},
+                      [c['id'] for c in pool.categories], lab_file)
+    anns: Dict[int, List[dict]] = {int(i): [] for i in lab_ids}
+    for a in lab['annotations']:
+        anns[a['image_id']].append(a)
+    return CycleSplit(np.sort(lab_ids), np.sort(unl_ids), anns)
+
+
+def check_growth(prev: CycleSplit, cur: CycleSplit, selected: np.ndarray,
+                 budget: int, where: str) -> None:
+    """Check that ``cur`` is ``prev`` plus exactly the ``selected`` images,
+    and that ``selected`` has ``min(budget, unlabeled)`` images."""
+    want = min(budget, prev.unlabeled_ids.size)
+    if selected.size != want:
+        raise SplitError(f'{where}: {selected.size} images were selected; '
+                         f'the budget is {budget} with '
+                         f'{prev.unlabeled_ids.size} unlabeled')
+    expect = np.union1d(prev.labeled_ids, selected)
+    if not np.array_equal(expect, cur.labeled_ids):
+        raise SplitError(f'{where}: the labeled set is not the previous '
+                         'cycle\'s labeled set plus the selected images')
+
+
+def selection_context(split: CycleSplit, pool: Pool,
+                      cycle: int) -> SelectionContext:
+    """What a strategy may know about the labeled set of ``split``."""
+    c = pool.num_classes
+    boxes = np.zeros(c, np.int64)
+    images = np.zeros(c, np.int64)
+    for anns in split.annotations.values():
+        labels = [
+            pool.cat_to_label[a['category_id']] for a in anns
+            if a['category_id'] in pool.cat_to_label
+        ]
+        if labels:
+            np.add.at(boxes, labels, 1)
+            images[np.unique(labels)] += 1
+    return SelectionContext(
+        labeled_ids=split.labeled_ids.copy(),
+        class_counts=boxes,
+        class_image_counts=images,
+        num_classes=c,
+        cycle=cycle)
+
+
+def write_label_map(
+        work_dir: str, pool: Pool,
+        labeled_by_cycle: List[np.ndarray]) -> Dict[str, Optional[int]]:
+    """Write ``label_map.json``: pool image id -> the cycle whose split first
+    contains it (``null`` if never labeled), plus file names."""
+    cycle_of: Dict[int, Optional[int]] = dict.fromkeys(pool.ids.tolist())
+    for k, ids in enumerate(labeled_by_cycle):
+        for i in ids.tolist():
+            if cycle_of[i] is None:
+                cycle_of[i] = k
+    out = {
+        'pool': pool.ann_file,
+        'labeled_in_cycle': {
+            str(i): c
+            for i, c in cycle_of.items()
+        },
+        'file_names': {
+            str(i): pool.images[i]['file_name']
+            for i in cycle_of
+        },
+    }
+    atomic_write_json(out, osp.join(work_dir, LABEL_MAP))
+    return out['labeled_in_cycle']
+
+
+def read_initial_split_file(path: str, pool: Pool) -> Dict[int, List[dict]]:
+    """Read a user's initial labeled set (a COCO json: its images are the
+    labeled images, its annotations theirs)."""
+    data = read_coco_json(path, 'initial split file (al.initial.split_file)')
+    ids = pool.check_ids([i['id'] for i in data['images']], path)
+    for img in data['images']:
+        ref = pool.images[img['id']]
+        if img['file_name'] != ref['file_name']:
+            raise SplitError(
+                f'initial split file {path!r}: image {img["id"]} is '
+                f'{img["file_name"]!r} but {ref["file_name"]!r} in the pool')
+    check_annotations(data['annotations'],
+                      {i: pool.images[i]
+                       for i in ids.tolist()},
+                      [c['id'] for c in pool.categories], path)
+    anns: Dict[int, List[dict]] = {int(i): [] for i in ids}
+    for a in data['annotations']:
+        anns[a['image_id']].append(a)
+    return anns

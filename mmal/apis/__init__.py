@@ -1,0 +1,3 @@
+from .select_images import select_images
+
+__all__ = ['select_images']

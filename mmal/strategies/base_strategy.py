@@ -1,0 +1,144 @@
+"""The contract every acquisition strategy follows.
+
+A strategy is built from its hyper-parameters only (``STRATEGIES.build(
+dict(type=..., **hyper_parameters))``) and is called in two phases:
+
+1. ``summarize(fields)`` once per unlabeled image, on the process that ran
+   the detector on it. ``fields`` holds exactly the per-image numpy arrays
+   named in :attr:`BaseStrategy.requires` (see :data:`FIELDS`). It returns a
+   small dict of numpy arrays / scalars, which the runner writes to disk:
+   keep it compact (a score, a few prototypes), not the raw detections.
+2. ``select(summaries, budget, context, rng)`` once per cycle, on rank 0,
+   over the summaries of the whole (sub-sampled) pool. It returns exactly
+   ``min(budget, len(summaries))`` unique ids of ``summaries``, draws any
+   randomness from ``rng`` only and does no I/O.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+#: Per-image fields a strategy may require, and their shapes; ``N`` is the
+#: number of detections kept by the detector's test config, ``C`` the number
+#: of classes, ``D`` a feature size.
+FIELDS: Dict[str, str] = {
+    'bboxes': '(N, 4) float, x1 y1 x2 y2 in original image pixels',
+    'scores': '(N,) float, the score of each detection',
+    'labels': '(N,) int, the class of each detection in [0, C)',
+    'cls_probs': '(N, C + 1) float, class distribution, background last',
+    'feats': '(N, D) float, one instance feature per detection',
+    'img_feat': '(D,) float, a pooled image feature',
+    'img_labels': '(K,) int, image-level classes in [0, C) (ground-truth '
+    'classes of the pool when emulating with GroundTruthOracle)',
+    'loss': '() float, a per-image loss',
+}
+
+#: Fields that need a forward pass of the detector.
+MODEL_FIELDS = frozenset(FIELDS) - {'img_labels'}
+
+
+@dataclass
+class SelectionContext:
+    """What ``select`` may know besides the pool's summaries.
+
+    Attributes:
+        labeled_ids (np.ndarray): Ids of the labeled images, (L,).
+        class_counts (np.ndarray): Boxes per class in the labeled set, (C,).
+        class_image_counts (np.ndarray): Labeled images containing each
+            class, (C,).
+        num_classes (int): C.
+        cycle (int): Index of the cycle whose model scored the pool (the
+            selection feeds cycle ``cycle + 1``).
+    """
+    labeled_ids: np.ndarray
+    class_counts: np.ndarray
+    class_image_counts: np.ndarray
+    num_classes: int
+    cycle: int = 0
+
+
+@dataclass
+class Selection:
+    """The output of ``select``: ids in pick order and, where the strategy
+    has them, their acquisition scores (higher = picked earlier)."""
+    ids: np.ndarray
+    scores: Optional[np.ndarray] = None
+    extra: dict = field(default_factory=dict)
+
+
+class StrategyError(RuntimeError):
+    """A strategy broke its contract or lacks what it needs."""
+
+
+class BaseStrategy:
+    """Base class of acquisition strategies; see the module docstring.
+
+    Subclasses set :attr:`requires` and override :meth:`select`, and
+    :meth:`summarize` when the raw fields are too big to keep per image.
+    """
+
+    #: Per-image fields (keys of :data:`FIELDS`) the runner must compute.
+    requires: Tuple[str, ...] = ()
+
+    def summarize(self, fields: Mapping[str, np.ndarray]) -> Dict[str, object]:
+        """Reduce one image's fields to what :meth:`select` needs.
+
+        Args:
+            fields (Mapping[str, np.ndarray]): The :attr:`requires` fields.
+
+        Returns:
+            dict: Numpy arrays or scalars. Defaults to the fields themselves.
+        """
+        return {k: fields[k] for k in self.requires}
+
+    def select(self, summaries: Mapping[int, Mapping[str, np.ndarray]],
+               budget: int, context: SelectionContext,
+               rng: np.random.Generator) -> Selection:
+        """Choose images to label. Must return ``min(budget, pool)`` unique
+        ids of ``summaries``, use only ``rng`` and do no I/O."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """The strategy's config, as recorded in ``selected.json``."""
+        return dict(getattr(self, '_cfg', {'type': type(self).__name__}))
+
+    # helpers for subclasses -------------------------------------------------
+    @staticmethod
+    def top_k(ids: Sequence[int], scores: Sequence[float], k: int,
+              rng: np.random.Generator) -> Selection:
+        """The ``k`` highest scores; ties broken at random with ``rng``;
+        non-finite scores rank last."""
+        ids = np.asarray(ids, dtype=np.int64)
+        scores = np.asarray(scores, dtype=np.float64)
+        key = np.where(np.isfinite(scores), scores, -np.inf)
+        tie = rng.random(len(ids))
+        order = np.lexsort((tie, -key))[:min(k, len(ids))]
+        return Selection(ids=ids[order], scores=scores[order])
+
+
+def check_selection(strategy: BaseStrategy, selection: Selection,
+                    pool_ids: np.ndarray, budget: int) -> Selection:
+    """Raise :class:`StrategyError` if ``selection`` breaks the contract."""
+    name = type(strategy).__name__
+    if not isinstance(selection, Selection):
+        raise StrategyError(f'{name}.select must return a Selection, got '
+                            f'{type(selection).__name__}')
+    ids = np.asarray(selection.ids, dtype=np.int64).reshape(-1)
+    want = min(budget, len(pool_ids))
+    if ids.size != want:
+        raise StrategyError(f'{name}.select returned {ids.size} ids; '
+                            f'expected min(budget={budget}, pool='
+                            f'{len(pool_ids)}) = {want}')
+    if np.unique(ids).size != ids.size:
+        raise StrategyError(f'{name}.select returned repeated ids')
+    outside = np.setdiff1d(ids, pool_ids)
+    if outside.size:
+        raise StrategyError(f'{name}.select returned ids not in the pool: '
+                            f'{outside[:5].tolist()}')
+    scores = selection.scores
+    if scores is not None:
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        if scores.size != ids.size:
+            raise StrategyError(f'{name}.select returned {scores.size} '
+                                f'scores for {ids.size} ids')
+    return Selection(ids=ids, scores=scores, extra=selection.extra)

@@ -1,0 +1,34 @@
+import copy
+
+from mmal.registry import STRATEGIES
+from .base_strategy import FIELDS, BaseStrategy, StrategyError
+
+
+def build_strategy(cfg: dict) -> BaseStrategy:
+    """Build a strategy from ``dict(type=..., **hyper_parameters)`` and check
+    what it declares.
+
+    Args:
+        cfg (dict): The strategy config (``al.strategy``).
+
+    Returns:
+        BaseStrategy: The strategy; its config is kept for the record.
+    """
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise StrategyError(f'al.strategy must be a dict with a "type" '
+                            f'(one of {sorted(STRATEGIES.module_dict)}), got '
+                            f'{cfg!r}')
+    cfg = copy.deepcopy(dict(cfg))
+    if STRATEGIES.get(cfg['type']) is None:
+        raise StrategyError(f'al.strategy.type {cfg["type"]!r} is not a '
+                            f'registered strategy; known: '
+                            f'{sorted(STRATEGIES.module_dict)}')
+    strategy = STRATEGIES.build(cfg)
+    if not isinstance(strategy, BaseStrategy):
+        raise StrategyError(f'{cfg["type"]} is not a BaseStrategy')
+    unknown = set(strategy.requires) - set(FIELDS)
+    if unknown:
+        raise StrategyError(f'{cfg["type"]} requires unknown fields '
+                            f'{sorted(unknown)}; known: {sorted(FIELDS)}')
+    strategy._cfg = cfg
+    return strategy
