@@ -22,7 +22,8 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dataset import pseudo_collate
 from mmengine.device import get_device
-from mmengine.dist import barrier, get_rank, get_world_size
+from mmengine.dist import (barrier, broadcast_object_list, get_rank,
+                           get_world_size)
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
@@ -247,7 +248,7 @@ class AcquisitionRunner:
             return sorted(read_shards(shard_dir))
 
         done = run_on_rank0(prepare)
-        done = _broadcast(done)
+        done = broadcast(done)
         todo = np.setdiff1d(ids, np.asarray(done, dtype=np.int64))
         mine = todo[get_rank()::get_world_size()]
         if mine.size:
@@ -351,10 +352,10 @@ class AcquisitionRunner:
         return check_selection(self.strategy, selection, ids, budget)
 
 
-def _broadcast(obj):
+def broadcast(obj):
+    """``obj`` of rank 0 on every rank."""
     if get_world_size() == 1:
         return obj
-    from mmengine.dist import broadcast_object_list
     box = [obj]
     broadcast_object_list(box, src=0)
     return box[0]

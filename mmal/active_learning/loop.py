@@ -35,16 +35,16 @@ from mmal.registry import ORACLES
 from mmal.strategies import build_strategy
 from mmal.utils.checkpoint import load_checkpoint_safely
 from mmal.utils.fileio import atomic_write_json, atomic_write_text
-from .acquisition import (AcquisitionRunner, check_checkpoint_classes,
-                          dataset_img_dir, file_sha256, innermost_dataset,
-                          selection_record)
+from .acquisition import (AcquisitionRunner, broadcast,
+                          check_checkpoint_classes, dataset_img_dir,
+                          file_sha256, innermost_dataset, selection_record)
 from .al_config import ALSettings
 from .distributed import run_on_rank0
 from .pool import Pool, SplitError
 from .reporting import format_table, make_row, write_results
 from .splits import (LABELED, SELECTED, CycleSplit, check_growth, cycle_dir,
-                     read_initial_split_file, read_split, selection_context,
-                     write_label_map, write_split)
+                     read_initial_split_file, read_selected, read_split,
+                     selection_context, update_label_map, write_split)
 
 #: Config keys that may change between a run and its resumption.
 VOLATILE_KEYS = ('launcher', 'work_dir', 'env_cfg', 'log_level', 'resume',
@@ -215,8 +215,9 @@ class ActiveLearningLoop:
                 indent=1)
             if anns is None:
                 anns = self.oracle.reveal(ids, cdir)
+            update_label_map(self.work_dir, self.pool, np.zeros(0, np.int64),
+                             ids, 0)
             write_split(cdir, self.pool, anns)
-            write_label_map(self.work_dir, self.pool, [ids])
             self._log(f'cycle 0: {ids.size} initial images in {cdir}')
 
         run_on_rank0(make)
@@ -361,28 +362,57 @@ class ActiveLearningLoop:
             indent=1))
 
     # -- acquisition -----------------------------------------------------
-    def _acquire(self, k: int, split: CycleSplit, ckpt: str) -> CycleSplit:
-        cdir = cycle_dir(self.work_dir, k)
-        ndir = cycle_dir(self.work_dir, k + 1)
+    def acquire(self,
+                k: int,
+                ckpt: str,
+                cdir: Optional[str] = None,
+                ndir: Optional[str] = None) -> CycleSplit:
+        """Score the unlabeled images of cycle ``k`` with its checkpoint and
+        write the split of cycle ``k + 1`` (all ranks call this).
+
+        Args:
+            k (int): The cycle whose model scores the pool.
+            ckpt (str): That model's checkpoint.
+            cdir (str, optional): The folder of cycle ``k``'s split.
+                Defaults to ``<work_dir>/cycle_<k>``.
+            ndir (str, optional): Where to write the next split. Defaults to
+                ``<work_dir>/cycle_<k + 1>``.
+
+        Returns:
+            CycleSplit: The new split.
+        """
+        cdir = cdir or cycle_dir(self.work_dir, k)
+        ndir = ndir or cycle_dir(self.work_dir, k + 1)
+        split = read_split(cdir, self.pool)
+        return self._acquire(k, split, ckpt, cdir, ndir)
+
+    def _acquire(self,
+                 k: int,
+                 split: CycleSplit,
+                 ckpt: str,
+                 cdir: Optional[str] = None,
+                 ndir: Optional[str] = None) -> CycleSplit:
+        cdir = cdir or cycle_dir(self.work_dir, k)
+        ndir = ndir or cycle_dir(self.work_dir, k + 1)
         sel_file = osp.join(ndir, SELECTED)
         if osp.exists(osp.join(ndir, LABELED)):
             new = read_split(ndir, self.pool)
-            with open(sel_file) as f:
-                sel = np.array(json.load(f)['image_ids'], np.int64)
-            check_growth(split, new, sel, self.budget, ndir)
+            check_growth(split, new, read_selected(sel_file), self.budget,
+                         ndir)
             return new
         if not osp.exists(sel_file):
             self._select(k, split, ckpt, cdir, sel_file)
 
         def commit():
-            with open(sel_file) as f:
-                sel = np.array(json.load(f)['image_ids'], np.int64)
+            sel = read_selected(sel_file)
             new_anns = self.oracle.reveal(sel, ndir)
             anns = dict(split.annotations)
             anns.update({int(i): new_anns[int(i)] for i in sel})
+            # The label map first: a crash before labeled.json (the commit
+            # marker) redoes both with the same ids.
+            update_label_map(
+                osp.dirname(ndir), self.pool, split.labeled_ids, sel, k + 1)
             write_split(ndir, self.pool, anns)
-            write_label_map(self.work_dir, self.pool,
-                            [self._labeled_ids(j) for j in range(k + 2)])
             new = read_split(ndir, self.pool)
             check_growth(split, new, sel, self.budget, ndir)
             self._log(f'cycle {k}: {sel.size} images selected with '
@@ -398,8 +428,13 @@ class ActiveLearningLoop:
         if sub is not None and sub < ids.size:
             rng = np.random.default_rng(self.al.seed_for(_SUBSAMPLE, k))
             ids = np.sort(rng.choice(ids, sub, replace=False))
-        with open(osp.join(cdir, 'checkpoint.json')) as f:
-            sha = json.load(f)['sha256']
+        marker = osp.join(cdir, 'checkpoint.json')
+        if osp.exists(marker):
+            with open(marker) as f:
+                sha = json.load(f)['sha256']
+        else:
+            sha = run_on_rank0(lambda: file_sha256(ckpt))
+            sha = broadcast(sha)
         t0 = time.time()
         summaries = self.acquirer.score(ids, ckpt, sha,
                                         osp.join(cdir, 'unlabeled.json'),

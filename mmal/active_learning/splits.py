@@ -13,6 +13,7 @@
 it was labeled (``null`` while unlabeled). Every file is written atomically;
 ``labeled.json`` is written last and marks the split complete.
 """
+import json
 import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, List, Optional
@@ -125,29 +126,52 @@ def selection_context(split: CycleSplit, pool: Pool,
         cycle=cycle)
 
 
-def write_label_map(
-        work_dir: str, pool: Pool,
-        labeled_by_cycle: List[np.ndarray]) -> Dict[str, Optional[int]]:
-    """Write ``label_map.json``: pool image id -> the cycle whose split first
-    contains it (``null`` if never labeled), plus file names."""
-    cycle_of: Dict[int, Optional[int]] = dict.fromkeys(pool.ids.tolist())
-    for k, ids in enumerate(labeled_by_cycle):
-        for i in ids.tolist():
-            if cycle_of[i] is None:
-                cycle_of[i] = k
+def update_label_map(work_dir: str, pool: Pool, previous: np.ndarray,
+                     added: np.ndarray,
+                     cycle: int) -> Dict[str, Optional[int]]:
+    """Record in ``<work_dir>/label_map.json`` that the ``added`` images were
+    labeled in ``cycle``. The map holds every pool image (``null`` while
+    unlabeled) and its file name; ``previous`` (the labeled set before)
+    must already be recorded when the map exists."""
+    path = osp.join(work_dir, LABEL_MAP)
+    if osp.exists(path):
+        with open(path) as f:
+            cycle_of = json.load(f)['labeled_in_cycle']
+    else:
+        # A split made elsewhere (tools/acquire.py on a user's folder): its
+        # labeled images are recorded as labeled by the previous cycle.
+        cycle_of = dict.fromkeys((str(i) for i in pool.ids.tolist()))
+        cycle_of.update({str(i): max(cycle - 1, 0) for i in previous})
+    unrecorded = [int(i) for i in previous if cycle_of.get(str(i)) is None]
+    if unrecorded:
+        raise SplitError(f'{path}: labeled images {unrecorded[:5]} have no '
+                         'cycle recorded')
+    for i in added.tolist():
+        if cycle_of.get(str(i)) in (None, cycle):
+            cycle_of[str(i)] = cycle
+        else:
+            raise SplitError(f'{path}: image {i} was already labeled in '
+                             f'cycle {cycle_of[str(i)]}')
     out = {
         'pool': pool.ann_file,
-        'labeled_in_cycle': {
-            str(i): c
-            for i, c in cycle_of.items()
-        },
+        'labeled_in_cycle': cycle_of,
         'file_names': {
             str(i): pool.images[i]['file_name']
-            for i in cycle_of
+            for i in pool.ids.tolist()
         },
     }
-    atomic_write_json(out, osp.join(work_dir, LABEL_MAP))
-    return out['labeled_in_cycle']
+    atomic_write_json(out, path)
+    return cycle_of
+
+
+def read_selected(path: str) -> np.ndarray:
+    """The image ids of a ``selected.json``."""
+    try:
+        with open(path) as f:
+            ids = json.load(f)['image_ids']
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise SplitError(f'{path}: not a valid selected.json ({e})') from None
+    return np.asarray(ids, dtype=np.int64).reshape(-1)
 
 
 def read_initial_split_file(path: str, pool: Pool) -> Dict[int, List[dict]]:

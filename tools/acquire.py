@@ -1,0 +1,92 @@
+"""Acquisition runner: score the unlabeled pool of a cycle with a checkpoint
+and write the next cycle's split (the loop's acquisition step, alone).
+
+    python tools/acquire.py CONFIG CHECKPOINT --cycle-dir work_dirs/x/cycle_2
+    python -m torch.distributed.run --nproc_per_node 8 tools/acquire.py \
+        CONFIG CHECKPOINT --cycle-dir DIR --launcher pytorch
+
+The strategy, budget, seed, pool and oracle come from the config's ``al``
+section. The split is written to ``--out-dir`` (default: the sibling
+``cycle_<k + 1>`` of a ``cycle_<k>`` folder). Exit status 3: the manual
+oracle is waiting for annotations; 2: bad input.
+"""
+import argparse
+import os
+import os.path as osp
+import re
+import sys
+
+from mmengine.config import DictAction
+
+from mmal.active_learning import (ActiveLearningLoop, AnnotationRequired,
+                                  SplitError)
+from mmal.strategies import StrategyError
+from mmal.utils import (UnsafeCheckpointError, check_checkpoint_safe,
+                        load_config, register_all_modules)
+
+from al_train import EXIT_NEEDS_ANNOTATION, init_distributed  # isort: skip
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Select images to label')
+    parser.add_argument('config', help='config with an "al" section')
+    parser.add_argument('checkpoint', help='detector checkpoint')
+    parser.add_argument(
+        '--cycle-dir',
+        required=True,
+        help='folder with the current labeled.json / unlabeled.json')
+    parser.add_argument(
+        '--out-dir',
+        help='where to write the next split (default: '
+        'cycle_<k+1> next to a cycle_<k> folder)')
+    parser.add_argument(
+        '--cycle',
+        type=int,
+        help='index of the current cycle (default: from the folder name)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. al.budget=100')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main():
+    args = parse_args()
+    cdir = osp.abspath(args.cycle_dir)
+    match = re.fullmatch(r'cycle_(\d+)', osp.basename(cdir))
+    try:
+        if args.cycle is None and match is None:
+            raise SplitError(f'--cycle-dir {cdir!r} is not named cycle_<k>: '
+                             'pass --cycle K')
+        cycle = args.cycle if args.cycle is not None else int(match[1])
+        out = args.out_dir or osp.join(osp.dirname(cdir), f'cycle_{cycle + 1}')
+        check_checkpoint_safe(args.checkpoint)
+        register_all_modules(init_default_scope=True)
+        cfg = load_config(args.config, args.launcher, args.cfg_options,
+                          osp.dirname(cdir))
+        init_distributed(cfg)
+        loop = ActiveLearningLoop(cfg)
+        split = loop.acquire(cycle, args.checkpoint, cdir, osp.abspath(out))
+        if int(os.environ.get('RANK', 0)) == 0:
+            print(f'[mmal acquire] {split.labeled_ids.size} labeled images '
+                  f'in {out}')
+    except AnnotationRequired as e:
+        print(
+            f'\n[mmal acquire] waiting for annotations: {e}', file=sys.stderr)
+        sys.exit(EXIT_NEEDS_ANNOTATION)
+    except (SplitError, StrategyError, UnsafeCheckpointError) as e:
+        print(f'\n[mmal acquire] error: {e}', file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == '__main__':
+    main()
