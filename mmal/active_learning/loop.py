@@ -19,10 +19,14 @@ uninterrupted one. Work dir layout::
         acquisition/          shards of the pool pass with cycle k's model
 """
 import copy
+import glob
 import inspect
 import json
+import os
 import os.path as osp
+import re
 import time
+import zipfile
 from typing import List, Optional
 
 import numpy as np
@@ -60,6 +64,36 @@ def config_record(cfg: Config) -> dict:
     al.pop('acquisition', None)  # batch size / workers: speed only
     d['al'] = al
     return json.loads(json.dumps(d, default=str, sort_keys=True))
+
+
+def recorded_budget(sel_file: str, default: int) -> int:
+    """The budget a past selection was made with (it may differ from the
+    config's after ``--allow-config-change``)."""
+    with open(sel_file) as f:
+        return int(json.load(f).get('budget', default))
+
+
+def resumable_checkpoint(train_dir: str) -> Optional[str]:
+    """The newest complete checkpoint of an interrupted training, if any.
+
+    ``last_checkpoint`` may name a file whose save was cut short (mmengine
+    does not write checkpoints atomically) or one already rotated away, so
+    every ``epoch_*.pth`` / ``iter_*.pth`` is considered, newest first, and
+    the first that reads back cleanly is taken.
+    """
+    found = []
+    for path in glob.glob(osp.join(train_dir, '*_*.pth')):
+        m = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', osp.basename(path))
+        if m:
+            found.append((int(m[2]), path))
+    for _, path in sorted(found, reverse=True):
+        try:  # torch writes its zip's central directory last
+            with zipfile.ZipFile(path) as z:
+                if any(n.endswith('data.pkl') for n in z.namelist()):
+                    return path
+        except (OSError, zipfile.BadZipFile):
+            continue
+    return None
 
 
 def _diff_keys(a, b, prefix='') -> List[str]:
@@ -268,16 +302,19 @@ class ActiveLearningLoop:
             ]
             by_epoch = False
             interval = sched.get('checkpoint_interval', max(1, iters // 5))
+        # Two kept: mmengine deletes the oldest before writing the newest, so
+        # a kill during a save still leaves a complete one to resume from.
         cfg.default_hooks.checkpoint = dict(
             type='CheckpointHook',
             interval=interval,
             by_epoch=by_epoch,
-            max_keep_ckpts=1,
+            max_keep_ckpts=2,
             save_last=True)
         cfg.custom_hooks = list(cfg.get('custom_hooks')
                                 or []) + [dict(type='mmal.RNGStateHook')]
-        if osp.exists(osp.join(train_dir, 'last_checkpoint')):
-            cfg.resume, cfg.load_from = True, None
+        resume_from = resumable_checkpoint(train_dir)
+        if resume_from:
+            cfg.resume, cfg.load_from = True, resume_from
         else:
             cfg.resume, cfg.load_from = False, init or cfg.get('load_from')
         if is_distributed() and not torch.cuda.is_available():
@@ -317,6 +354,9 @@ class ActiveLearningLoop:
         def finish():
             with open(osp.join(cfg.work_dir, 'last_checkpoint')) as f:
                 ckpt = f.read().strip()
+            for other in glob.glob(osp.join(cfg.work_dir, '*_*.pth')):
+                if osp.abspath(other) != osp.abspath(ckpt):
+                    os.unlink(other)  # intermediate epochs: disk space
             atomic_write_json(
                 dict(
                     checkpoint=ckpt,
@@ -397,8 +437,8 @@ class ActiveLearningLoop:
         sel_file = osp.join(ndir, SELECTED)
         if osp.exists(osp.join(ndir, LABELED)):
             new = read_split(ndir, self.pool)
-            check_growth(split, new, read_selected(sel_file), self.budget,
-                         ndir)
+            check_growth(split, new, read_selected(sel_file),
+                         recorded_budget(sel_file, self.budget), ndir)
             return new
         if not osp.exists(sel_file):
             self._select(k, split, ckpt, cdir, sel_file)
@@ -414,7 +454,8 @@ class ActiveLearningLoop:
                 osp.dirname(ndir), self.pool, split.labeled_ids, sel, k + 1)
             write_split(ndir, self.pool, anns)
             new = read_split(ndir, self.pool)
-            check_growth(split, new, sel, self.budget, ndir)
+            check_growth(split, new, sel,
+                         recorded_budget(sel_file, self.budget), ndir)
             self._log(f'cycle {k}: {sel.size} images selected with '
                       f'{self.strategy.describe()["type"]} -> {ndir}')
 

@@ -1,0 +1,154 @@
+"""Split files: write/read round trips and invariants (hypothesis), atomic
+writes under a simulated crash, validation failures."""
+import json
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mmal.active_learning import (Pool, SplitError, check_growth, read_split,
+                                  update_label_map, write_split)
+from mmal.utils import fileio
+
+
+def make_pool(tmp_path, n, num_classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    images = [
+        dict(id=int(i), file_name=f'{i}.png', width=50, height=40)
+        for i in rng.choice(10_000, n, replace=False)
+    ]
+    anns, k = [], 1
+    for img in images:
+        for _ in range(rng.integers(0, 3)):
+            anns.append(
+                dict(
+                    id=k,
+                    image_id=img['id'],
+                    category_id=int(rng.integers(1, num_classes + 1)),
+                    bbox=[1, 2, 10, 10],
+                    area=100,
+                    iscrowd=0))
+            k += 1
+    cats = [dict(id=c, name=f'c{c}') for c in range(1, num_classes + 1)]
+    path = tmp_path / f'pool{seed}_{n}.json'
+    path.write_text(
+        json.dumps(dict(images=images, annotations=anns, categories=cats)))
+    return Pool(str(path))
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    n=st.integers(1, 60),
+    frac=st.floats(0, 1),
+    seed=st.integers(0, 99),
+    budget=st.integers(1, 70))
+def test_split_round_trip_and_growth(tmp_path, n, frac, seed, budget):
+    pool = make_pool(tmp_path, n, seed=seed)
+    rng = np.random.default_rng(seed)
+    k = int(round(frac * n))
+    lab = rng.choice(pool.ids, k, replace=False)
+    cdir = tmp_path / f'c{seed}_{n}_{k}_{budget}'
+    split = write_split(
+        str(cdir), pool, {int(i): pool.anns_by_image[int(i)]
+                          for i in lab})
+    back = read_split(str(cdir), pool)
+    assert np.array_equal(back.labeled_ids, np.sort(lab))
+    assert np.array_equal(back.unlabeled_ids, split.unlabeled_ids)
+    assert not np.intersect1d(back.labeled_ids, back.unlabeled_ids).size
+    assert np.array_equal(
+        np.union1d(back.labeled_ids, back.unlabeled_ids), pool.ids)
+    assert back.num_boxes() == sum(
+        len(pool.anns_by_image[int(i)]) for i in lab)
+    # the next split adds exactly min(budget, unlabeled) images
+    sel = rng.permutation(back.unlabeled_ids)[:budget]
+    anns = dict(back.annotations)
+    anns.update({int(i): pool.anns_by_image[int(i)] for i in sel})
+    nxt = write_split(str(cdir) + 'n', pool, anns)
+    check_growth(back, read_split(str(cdir) + 'n', pool), sel, budget, 'x')
+    if sel.size:
+        with pytest.raises(SplitError, match='selected'):
+            check_growth(back, nxt, sel[:-1], budget, 'x')
+    # unlabeled.json carries no annotations
+    with open(cdir / 'unlabeled.json') as f:
+        assert json.load(f)['annotations'] == []
+
+
+def test_read_split_rejects_overlap_and_missing_images(tmp_path):
+    pool = make_pool(tmp_path, 10)
+    ids = pool.ids.tolist()
+    write_split(str(tmp_path / 'c'), pool, {i: [] for i in ids[:4]})
+    unl = json.loads((tmp_path / 'c' / 'unlabeled.json').read_text())
+    lab = json.loads((tmp_path / 'c' / 'labeled.json').read_text())
+    # overlap
+    bad = dict(unl, images=unl['images'] + lab['images'][:1])
+    (tmp_path / 'c' / 'unlabeled.json').write_text(json.dumps(bad))
+    with pytest.raises(SplitError, match='both in labeled.json'):
+        read_split(str(tmp_path / 'c'), pool)
+    # an image lost
+    bad = dict(unl, images=unl['images'][1:])
+    (tmp_path / 'c' / 'unlabeled.json').write_text(json.dumps(bad))
+    with pytest.raises(SplitError, match='miss pool images'):
+        read_split(str(tmp_path / 'c'), pool)
+    # an id outside the pool
+    bad = dict(
+        unl,
+        images=unl['images'] +
+        [dict(id=-5, file_name='x.png', width=1, height=1)])
+    (tmp_path / 'c' / 'unlabeled.json').write_text(json.dumps(bad))
+    with pytest.raises(SplitError, match=r'unlabeled.json: image ids \[-5\]'):
+        read_split(str(tmp_path / 'c'), pool)
+
+
+def test_atomic_write_keeps_old_file_on_crash(tmp_path, monkeypatch):
+    path = str(tmp_path / 'labeled.json')
+    fileio.atomic_write_json({'v': 1}, path)
+
+    def crash(fd):
+        raise OSError('disk died mid-write')
+
+    monkeypatch.setattr(os, 'fsync', crash)
+    with pytest.raises(OSError, match='disk died'):
+        fileio.atomic_write_json({'v': 2, 'big': list(range(10_000))}, path)
+    with open(path) as f:
+        assert json.load(f) == {'v': 1}
+    assert os.listdir(tmp_path) == ['labeled.json']  # no temp file left
+    # a value that cannot be serialised never touches the file either
+    monkeypatch.undo()
+    with pytest.raises(TypeError):
+        fileio.atomic_write_json({'v': object()}, path)
+    with open(path) as f:
+        assert json.load(f) == {'v': 1}
+
+
+def test_label_map_records_the_cycle_of_every_image(tmp_path):
+    pool = make_pool(tmp_path, 8)
+    ids = pool.ids
+    update_label_map(str(tmp_path), pool, ids[:0], ids[:3], 0)
+    out = update_label_map(str(tmp_path), pool, ids[:3], ids[3:5], 1)
+    assert [out[str(i)] for i in ids] == [0, 0, 0, 1, 1, None, None, None]
+    with pytest.raises(SplitError, match='already labeled in cycle 0'):
+        update_label_map(str(tmp_path), pool, ids[:5], ids[:1], 2)
+
+
+def test_pool_rejects_bad_boxes_and_categories(tmp_path):
+    pool = make_pool(tmp_path, 3)
+    data = json.loads(open(pool.ann_file).read())
+    data['annotations'].append(
+        dict(
+            id=99,
+            image_id=data['images'][0]['id'],
+            category_id=1,
+            bbox=[45, 0, 10, 10]))
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps(data))
+    with pytest.raises(SplitError, match=r'bad.json.*box \[45, 0, 10, 10\]'):
+        Pool(str(bad))
+    data['annotations'][-1].update(bbox=[0, 0, 5, 5], category_id=7)
+    bad.write_text(json.dumps(data))
+    with pytest.raises(SplitError, match='has category_id 7'):
+        Pool(str(bad))
