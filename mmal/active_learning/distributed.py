@@ -4,11 +4,15 @@ from typing import Callable, TypeVar
 from mmengine.dist import (barrier, broadcast_object_list, get_rank,
                            get_world_size)
 
+from mmal.strategies import StrategyError
 from .oracles import AnnotationRequired
 from .pool import SplitError
 
 T = TypeVar('T')
-_KNOWN = {e.__name__: e for e in (AnnotationRequired, SplitError)}
+_KNOWN = {
+    e.__name__: e
+    for e in (AnnotationRequired, SplitError, StrategyError)
+}
 
 
 def run_on_rank0(fn: Callable[[], T]) -> T:

@@ -164,7 +164,7 @@ class ActiveLearningLoop:
             num_workers=acq.get('num_workers'),
             shard_size=acq.get('shard_size', 256),
             progress=progress)
-        if self.al.finetune_from:
+        if self.al.finetune_from and osp.isfile(self.al.finetune_from):
             check_checkpoint_classes(
                 load_checkpoint_safely(self.al.finetune_from),
                 self.pool.classes, self.al.finetune_from)
@@ -271,7 +271,10 @@ class ActiveLearningLoop:
         sched = self.al.schedule
         by_epoch = cfg.train_cfg.get('type', '') in ('EpochBasedTrainLoop', ) \
             or 'max_epochs' in cfg.train_cfg
-        interval = 1
+        interval = 1 if by_epoch else sched.get(
+            'checkpoint_interval',
+            max(1,
+                cfg.train_cfg.get('max_iters', 5) // 5))
         if sched['type'] == 'iters_per_image':
             n = len(self._labeled_ids(k))
             iters = int(round(sched['iters_per_image'] * n))
