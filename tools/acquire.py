@@ -14,17 +14,12 @@ import argparse
 import os
 import os.path as osp
 import re
-import sys
 
-from mmengine.config import DictAction
+from mmal.active_learning import ActiveLearningLoop, SplitError
+from mmal.utils import (add_launch_args, check_checkpoint_safe, load_config,
+                        parse_launch_args, register_all_modules)
 
-from mmal.active_learning import (ActiveLearningLoop, AnnotationRequired,
-                                  SplitError)
-from mmal.strategies import StrategyError
-from mmal.utils import (UnsafeCheckpointError, check_checkpoint_safe,
-                        load_config, register_all_modules)
-
-from al_train import EXIT_NEEDS_ANNOTATION, init_distributed  # isort: skip
+from al_train import cli_errors, init_distributed  # isort: skip
 
 
 def parse_args():
@@ -43,27 +38,15 @@ def parse_args():
         '--cycle',
         type=int,
         help='index of the current cycle (default: from the folder name)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. al.budget=100')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launch_args(parser)
+    return parse_launch_args(parser)
 
 
 def main():
     args = parse_args()
     cdir = osp.abspath(args.cycle_dir)
     match = re.fullmatch(r'cycle_(\d+)', osp.basename(cdir))
-    try:
+    with cli_errors('acquire'):
         if args.cycle is None and match is None:
             raise SplitError(f'--cycle-dir {cdir!r} is not named cycle_<k>: '
                              'pass --cycle K')
@@ -79,13 +62,6 @@ def main():
         if int(os.environ.get('RANK', 0)) == 0:
             print(f'[mmal acquire] {split.labeled_ids.size} labeled images '
                   f'in {out}')
-    except AnnotationRequired as e:
-        print(
-            f'\n[mmal acquire] waiting for annotations: {e}', file=sys.stderr)
-        sys.exit(EXIT_NEEDS_ANNOTATION)
-    except (SplitError, StrategyError, UnsafeCheckpointError) as e:
-        print(f'\n[mmal acquire] error: {e}', file=sys.stderr)
-        sys.exit(2)
 
 
 if __name__ == '__main__':

@@ -8,17 +8,17 @@ Re-running the same command resumes after an interruption. Exit status 3
 means the manual oracle is waiting for annotations.
 """
 import argparse
-import os
 import sys
+from contextlib import contextmanager
 
 import torch
-from mmengine.config import DictAction
 
 from mmal.active_learning import (ActiveLearningLoop, AnnotationRequired,
                                   SplitError)
 from mmal.datasets import prepare_toy_data
 from mmal.strategies import StrategyError
-from mmal.utils import UnsafeCheckpointError, load_config, register_all_modules
+from mmal.utils import (UnsafeCheckpointError, add_launch_args, load_config,
+                        parse_launch_args, register_all_modules)
 
 EXIT_NEEDS_ANNOTATION = 3
 
@@ -31,21 +31,22 @@ def parse_args():
         '--allow-config-change',
         action='store_true',
         help='resume even though the config changed since the run started')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. al.num_cycles=2')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launch_args(parser)
+    return parse_launch_args(parser)
+
+
+@contextmanager
+def cli_errors(tool: str):
+    """Report mmal's expected failures in one line and exit with status 2
+    (bad input) or 3 (waiting for annotations), without a traceback."""
+    try:
+        yield
+    except AnnotationRequired as e:
+        print(f'\n[mmal {tool}] waiting for annotations: {e}', file=sys.stderr)
+        sys.exit(EXIT_NEEDS_ANNOTATION)
+    except (SplitError, StrategyError, UnsafeCheckpointError) as e:
+        print(f'\n[mmal {tool}] error: {e}', file=sys.stderr)
+        sys.exit(2)
 
 
 def init_distributed(cfg) -> None:
@@ -66,17 +67,11 @@ def main():
     cfg = load_config(args.config, args.launcher, args.cfg_options,
                       args.work_dir)
     init_distributed(cfg)
-    try:
+    with cli_errors('al'):
         prepare_toy_data(cfg)
         loop = ActiveLearningLoop(
             cfg, allow_config_change=args.allow_config_change)
         loop.run()
-    except AnnotationRequired as e:
-        print(f'\n[mmal al] waiting for annotations: {e}', file=sys.stderr)
-        sys.exit(EXIT_NEEDS_ANNOTATION)
-    except (SplitError, StrategyError, UnsafeCheckpointError) as e:
-        print(f'\n[mmal al] error: {e}', file=sys.stderr)
-        sys.exit(2)
 
 
 if __name__ == '__main__':

@@ -4,13 +4,12 @@
         work_dirs/faster-rcnn_r18_fpn_toy/epoch_12.pth
 """
 import argparse
-import os
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from mmal.datasets import prepare_toy_data
-from mmal.utils import check_checkpoint_safe, load_config, register_all_modules
+from mmal.utils import (add_launch_args, check_checkpoint_safe, load_config,
+                        parse_launch_args, register_all_modules)
 
 
 def parse_args():
@@ -20,21 +19,8 @@ def parse_args():
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument(
         '--out', help='write the metrics to this json file as well')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launch_args(parser)
+    return parse_launch_args(parser)
 
 
 def main():

@@ -5,13 +5,13 @@
         CONFIG --launcher pytorch
 """
 import argparse
-import os
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmal.datasets import prepare_toy_data
-from mmal.utils import load_config, register_all_modules
+from mmal.utils import (add_launch_args, load_config, parse_launch_args,
+                        register_all_modules)
 
 
 def parse_args():
@@ -25,21 +25,8 @@ def parse_args():
         const='auto',
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir when no path is given')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. train_cfg.max_epochs=2')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launch_args(parser)
+    return parse_launch_args(parser)
 
 
 def build_cfg(args) -> Config:

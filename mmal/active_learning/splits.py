@@ -79,13 +79,7 @@ def read_split(cdir: str, pool: Pool) -> CycleSplit:
         lost = np.setdiff1d(pool.ids, np.union1d(lab_ids, unl_ids))
         raise SplitError(f'{cdir}: {LABELED} + {UNLABELED} miss pool '
                          f'images {lost[:5].tolist()} ({lost.size} in all)')
-    check_annotations(lab['annotations'],
-                      {i: pool.images[i]
-                       for i in lab_ids.tolist()},
-                      [c['id'] for c in pool.categories], lab_file)
-    anns: Dict[int, List[dict]] = {int(i): [] for i in lab_ids}
-    for a in lab['annotations']:
-        anns[a['image_id']].append(a)
+    anns = _annotations_by_image(lab, lab_ids, pool, lab_file)
     return CycleSplit(np.sort(lab_ids), np.sort(unl_ids), anns)
 
 
@@ -185,10 +179,17 @@ def read_initial_split_file(path: str, pool: Pool) -> Dict[int, List[dict]]:
             raise SplitError(
                 f'initial split file {path!r}: image {img["id"]} is '
                 f'{img["file_name"]!r} but {ref["file_name"]!r} in the pool')
+    return _annotations_by_image(data, ids, pool, path)
+
+
+def _annotations_by_image(data: dict, ids: np.ndarray, pool: Pool,
+                          where: str) -> Dict[int, List[dict]]:
+    """Check a labeled file's annotations against its images ``ids`` and
+    the pool's categories; group them by image."""
     check_annotations(data['annotations'],
                       {i: pool.images[i]
                        for i in ids.tolist()},
-                      [c['id'] for c in pool.categories], path)
+                      [c['id'] for c in pool.categories], where)
     anns: Dict[int, List[dict]] = {int(i): [] for i in ids}
     for a in data['annotations']:
         anns[a['image_id']].append(a)

@@ -3,12 +3,13 @@ from .checkpoint import (UnsafeCheckpointError, add_safe_checkpoint_globals,
                          load_checkpoint_safely,
                          register_safe_checkpoint_loaders,
                          safe_checkpoint_globals)
-from .config import load_config
+from .config import add_launch_args, load_config, parse_launch_args
 from .setup_env import register_all_modules
 
 __all__ = [
     'UnsafeCheckpointError', 'add_safe_checkpoint_globals',
     'check_checkpoint_safe', 'find_unsafe_globals', 'load_checkpoint_safely',
     'register_safe_checkpoint_loaders', 'safe_checkpoint_globals',
-    'load_config', 'register_all_modules'
+    'add_launch_args', 'load_config', 'parse_launch_args',
+    'register_all_modules'
 ]

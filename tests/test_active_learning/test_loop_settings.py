@@ -55,6 +55,7 @@ def test_pool_subsample_scores_only_part_of_the_pool(tmp_path, al_data):
     assert sel['num_scored'] == 15 and len(sel['image_ids']) == 10
     assert split.labeled_ids.size == 20
     # the same seed draws the same sub-sample and selection
+    (tmp_path / 'b').mkdir()
     other = _loop(
         tmp_path / 'b',
         al_data,
