@@ -7,20 +7,11 @@ from typing import Dict, List, Optional, Sequence
 
 from mmal.utils.fileio import atomic_open, atomic_write_json
 
-#: Headline metrics, first found wins: COCO bbox AP, then VOC mAP.
-PRIMARY_METRICS = ('coco/bbox_mAP', 'pascal_voc/mAP')
 SUMMARY_METRICS = {
     'bbox_AP': ('coco/bbox_mAP', ),
     'bbox_AP50': ('coco/bbox_mAP_50', 'pascal_voc/AP50', 'pascal_voc/mAP'),
     'bbox_AP75': ('coco/bbox_mAP_75', ),
 }
-
-
-def primary_metric(metrics: Dict[str, float]) -> Optional[str]:
-    for key in PRIMARY_METRICS:
-        if key in metrics:
-            return key
-    return next(iter(metrics), None)
 
 
 def make_row(cycle: int, labeled_images: int, labeled_boxes: int,
