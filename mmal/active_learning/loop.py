@@ -66,11 +66,15 @@ def config_record(cfg: Config) -> dict:
     return json.loads(json.dumps(d, default=str, sort_keys=True))
 
 
+def read_json(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
 def recorded_budget(sel_file: str, default: int) -> int:
     """The budget a past selection was made with (it may differ from the
     config's after ``--allow-config-change``)."""
-    with open(sel_file) as f:
-        return int(json.load(f).get('budget', default))
+    return int(read_json(sel_file).get('budget', default))
 
 
 def resumable_checkpoint(train_dir: str) -> Optional[str]:
@@ -178,7 +182,7 @@ class ActiveLearningLoop:
         rows = []
         for k in range(self.al.num_cycles):
             ckpt = self._train(k)
-            self._evaluate(k, ckpt)
+            self._evaluate(k, ckpt, split)
             if k < self.al.num_acquisitions:
                 next_split = self._acquire(k, split, ckpt)
             rows = run_on_rank0(self._report)
@@ -194,8 +198,7 @@ class ActiveLearningLoop:
         path = osp.join(self.work_dir, 'run.json')
         record = config_record(self.cfg)
         if osp.exists(path):
-            with open(path) as f:
-                old = json.load(f)
+            old = read_json(path)
             diff = _diff_keys(old['config'], record)
             if diff and not self.allow_config_change:
                 raise SplitError(
@@ -219,14 +222,14 @@ class ActiveLearningLoop:
     def _initial_split(self) -> CycleSplit:
         cdir = cycle_dir(self.work_dir, 0)
 
-        def make():
+        def make() -> CycleSplit:
             if osp.exists(osp.join(cdir, LABELED)):
                 split = read_split(cdir, self.pool)
                 if split.labeled_ids.size != self.num_initial:
                     raise SplitError(
                         f'{cdir}/{LABELED} holds {split.labeled_ids.size} '
                         f'images; al.initial asks for {self.num_initial}')
-                return
+                return split
             if self.initial_anns is not None:
                 ids = np.array(sorted(self.initial_anns), np.int64)
                 anns = self.initial_anns
@@ -251,11 +254,17 @@ class ActiveLearningLoop:
                 anns = self.oracle.reveal(ids, cdir)
             update_label_map(self.work_dir, self.pool, np.zeros(0, np.int64),
                              ids, 0)
-            write_split(cdir, self.pool, anns)
+            split = write_split(cdir, self.pool, anns)
             self._log(f'cycle 0: {ids.size} initial images in {cdir}')
+            return split
 
-        run_on_rank0(make)
-        return read_split(cdir, self.pool)
+        return self._split_on_all_ranks(run_on_rank0(make), cdir)
+
+    def _split_on_all_ranks(self, split: Optional[CycleSplit],
+                            cdir: str) -> CycleSplit:
+        """Rank 0's split as returned by :func:`run_on_rank0`; the other
+        ranks read the files rank 0 has just written."""
+        return split if get_rank() == 0 else read_split(cdir, self.pool)
 
     # -- training --------------------------------------------------------
     def cycle_cfg(self, k: int, init: Optional[str]) -> Config:
@@ -271,10 +280,6 @@ class ActiveLearningLoop:
         sched = self.al.schedule
         by_epoch = cfg.train_cfg.get('type', '') in ('EpochBasedTrainLoop', ) \
             or 'max_epochs' in cfg.train_cfg
-        interval = 1 if by_epoch else sched.get(
-            'checkpoint_interval',
-            max(1,
-                cfg.train_cfg.get('max_iters', 5) // 5))
         if sched['type'] == 'iters_per_image':
             n = len(self._labeled_ids(k))
             iters = int(round(sched['iters_per_image'] * n))
@@ -304,7 +309,8 @@ class ActiveLearningLoop:
                     gamma=sched.get('gamma', 0.1))
             ]
             by_epoch = False
-            interval = sched.get('checkpoint_interval', max(1, iters // 5))
+        interval = 1 if by_epoch else sched.get(
+            'checkpoint_interval', max(1, cfg.train_cfg.max_iters // 5))
         # Two kept: mmengine deletes the oldest before writing the newest, so
         # a kill during a save still leaves a complete one to resume from.
         cfg.default_hooks.checkpoint = dict(
@@ -334,16 +340,13 @@ class ActiveLearningLoop:
         cdir = cycle_dir(self.work_dir, k)
         marker = osp.join(cdir, 'checkpoint.json')
         if osp.exists(marker):
-            with open(marker) as f:
-                return json.load(f)['checkpoint']
+            return read_json(marker)['checkpoint']
         if self.al.train_mode == 'finetune_from':
             init = self.al.finetune_from
         elif self.al.train_mode == 'continue' and k > 0:
-            with open(
-                    osp.join(
-                        cycle_dir(self.work_dir, k - 1),
-                        'checkpoint.json')) as f:
-                init = json.load(f)['checkpoint']
+            init = read_json(
+                osp.join(cycle_dir(self.work_dir, k - 1),
+                         'checkpoint.json'))['checkpoint']
         else:
             init = None
         cfg = self.cycle_cfg(k, init)
@@ -371,11 +374,10 @@ class ActiveLearningLoop:
             return ckpt
 
         run_on_rank0(finish)
-        with open(marker) as f:
-            return json.load(f)['checkpoint']
+        return read_json(marker)['checkpoint']
 
     # -- evaluation ------------------------------------------------------
-    def _evaluate(self, k: int, ckpt: str) -> None:
+    def _evaluate(self, k: int, ckpt: str, split: CycleSplit) -> None:
         cdir = cycle_dir(self.work_dir, k)
         marker = osp.join(cdir, 'metrics.json')
         if osp.exists(marker):
@@ -395,6 +397,8 @@ class ActiveLearningLoop:
             dict(
                 cycle=k,
                 checkpoint=ckpt,
+                labeled_images=int(split.labeled_ids.size),
+                labeled_boxes=split.num_boxes(),
                 test_s=test_s,
                 metrics={
                     k_: float(v)
@@ -456,14 +460,14 @@ class ActiveLearningLoop:
             update_label_map(
                 osp.dirname(ndir), self.pool, split.labeled_ids, sel, k + 1)
             write_split(ndir, self.pool, anns)
-            new = read_split(ndir, self.pool)
+            new = read_split(ndir, self.pool)  # validate what was written
             check_growth(split, new, sel,
                          recorded_budget(sel_file, self.budget), ndir)
             self._log(f'cycle {k}: {sel.size} images selected with '
                       f'{self.strategy.describe()["type"]} -> {ndir}')
+            return new
 
-        run_on_rank0(commit)
-        return read_split(ndir, self.pool)
+        return self._split_on_all_ranks(run_on_rank0(commit), ndir)
 
     def _select(self, k: int, split: CycleSplit, ckpt: str, cdir: str,
                 sel_file: str) -> None:
@@ -474,8 +478,7 @@ class ActiveLearningLoop:
             ids = np.sort(rng.choice(ids, sub, replace=False))
         marker = osp.join(cdir, 'checkpoint.json')
         if osp.exists(marker):
-            with open(marker) as f:
-                sha = json.load(f)['sha256']
+            sha = read_json(marker)['sha256']
         else:
             sha = run_on_rank0(lambda: file_sha256(ckpt))
             sha = broadcast(sha)
@@ -509,18 +512,14 @@ class ActiveLearningLoop:
             mfile = osp.join(cdir, 'metrics.json')
             if not osp.exists(mfile):
                 break
-            with open(mfile) as f:
-                m = json.load(f)
-            with open(osp.join(cdir, 'checkpoint.json')) as f:
-                train = json.load(f)
+            m = read_json(mfile)
+            train = read_json(osp.join(cdir, 'checkpoint.json'))
             timings = dict(train_s=train.get('train_s'), test_s=m['test_s'])
             nsel = osp.join(cycle_dir(self.work_dir, k + 1), SELECTED)
             if osp.exists(nsel):
-                with open(nsel) as f:
-                    timings.update(json.load(f).get('timings', {}))
-            split = read_split(cdir, self.pool)
+                timings.update(read_json(nsel).get('timings', {}))
             rows.append(
-                make_row(k, int(split.labeled_ids.size), split.num_boxes(),
+                make_row(k, m['labeled_images'], m['labeled_boxes'],
                          m['metrics'], self.pool.classes, timings))
         write_results(
             self.work_dir, rows,
