@@ -15,7 +15,7 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.device import get_device
 from mmengine.dist import (barrier, broadcast_object_list, get_rank,
                            get_world_size)
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import ConcatDataset, DataLoader, Subset
 from tqdm import tqdm
 
 from mmal.registry import DATASETS, MODELS
@@ -35,9 +35,8 @@ from mmal.utils.fileio import atomic_open, atomic_write_json
 from .distributed import run_on_rank0
 from .oracles import BaseOracle
 from .pool import Pool, SplitError
+from .probes import PREDICTION_FIELDS, DetectorProbe
 
-#: Fields the plain detector output provides (``pred_instances``).
-PREDICTION_FIELDS = ('bboxes', 'scores', 'labels')
 WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset', 'ConcatDataset')
 
 
@@ -99,20 +98,6 @@ def load_detector(cfg: Config, checkpoint_path: str, classes):
     model.to(get_device())
     model.eval()
     return model
-
-
-def predictions_to_fields(sample, fields) -> Dict[str, np.ndarray]:
-    """The requested per-detection fields of one ``DetDataSample``."""
-    pred = sample.pred_instances
-    out = {}
-    for name in fields:
-        if name == 'bboxes':
-            out[name] = pred.bboxes.detach().cpu().float().numpy()
-        elif name == 'scores':
-            out[name] = pred.scores.detach().cpu().float().numpy()
-        elif name == 'labels':
-            out[name] = pred.labels.detach().cpu().numpy().astype(np.int64)
-    return out
 
 
 # ----------------------------------------------------------------------------
@@ -205,14 +190,14 @@ class AcquisitionRunner:
         self.progress = progress
         self.fields = tuple(strategy.requires)
         self.model_fields = tuple(f for f in self.fields if f in MODEL_FIELDS)
-        missing = set(self.model_fields) - set(PREDICTION_FIELDS)
-        if missing:
-            raise StrategyError(
-                f'strategy {type(strategy).__name__} requires fields '
-                f'{sorted(missing)}, which detector '
-                f'{cfg.model.get("type")} does not provide: this version of '
-                f'mmal takes only {list(PREDICTION_FIELDS)} from the '
-                'detector output')
+        if set(self.model_fields) - set(PREDICTION_FIELDS):
+            # Fail now, before any training, if the detector cannot provide
+            # what the strategy needs.
+            try:
+                DetectorProbe(MODELS.build(cfg.model), self.model_fields)
+            except StrategyError as e:
+                raise StrategyError(
+                    f'strategy {type(strategy).__name__}: {e}') from None
 
     # -- scoring ---------------------------------------------------------
     def _meta(self, checkpoint: Optional[str], sha: Optional[str]) -> dict:
@@ -223,10 +208,22 @@ class AcquisitionRunner:
             checkpoint_sha256=sha)
 
     def score(self, ids: np.ndarray, checkpoint: Optional[str],
-              sha: Optional[str], unlabeled_file: str,
+              sha: Optional[str], ann_files: Sequence[str],
               shard_dir: str) -> Dict[int, Dict]:
         """Summaries of ``ids`` (on rank 0; ``None`` elsewhere). Runs the
-        detector only if the strategy needs detector fields."""
+        detector only if the strategy needs detector fields.
+
+        Args:
+            ids (np.ndarray): The images to score.
+            checkpoint (str, optional): The detector's checkpoint.
+            sha (str, optional): Its sha256 (part of the shards' identity).
+            ann_files (Sequence[str]): COCO json files that list ``ids``
+                (e.g. the cycle's unlabeled.json, and labeled.json for
+                strategies that also summarise the labeled images).
+            shard_dir (str): Where the per-chunk summaries go.
+        """
+        if isinstance(ann_files, str):
+            ann_files = [ann_files]
         if not self.model_fields:
             return run_on_rank0(
                 lambda: {
@@ -253,7 +250,7 @@ class AcquisitionRunner:
         mine = todo[get_rank()::get_world_size()]
         if mine.size:
             self._infer(
-                mine, checkpoint, unlabeled_file, shard_dir, total=todo.size)
+                mine, checkpoint, ann_files, shard_dir, total=todo.size)
         barrier()
 
         def gather():
@@ -273,7 +270,7 @@ class AcquisitionRunner:
                 self.oracle.image_labels(img_id), dtype=np.int64)
         return out
 
-    def _build_dataset(self, unlabeled_file: str):
+    def _build_dataset(self, ann_file: str):
         train_ds = innermost_dataset(self.cfg.train_dataloader.dataset)
         test_ds = innermost_dataset(self.cfg.test_dataloader.dataset)
         pipeline = [
@@ -286,25 +283,27 @@ class AcquisitionRunner:
             data_root=train_ds.get('data_root'),
             data_prefix=train_ds.get('data_prefix', dict(img='')),
             metainfo=train_ds.get('metainfo'),
-            ann_file=osp.abspath(unlabeled_file),
+            ann_file=osp.abspath(ann_file),
             test_mode=True,
             pipeline=pipeline,
             backend_args=train_ds.get('backend_args'))
         return DATASETS.build(ds_cfg)
 
     @torch.no_grad()
-    def _infer(self, ids: np.ndarray, checkpoint: str, unlabeled_file: str,
-               shard_dir: str, total: int) -> None:
+    def _infer(self, ids: np.ndarray, checkpoint: str,
+               ann_files: Sequence[str], shard_dir: str, total: int) -> None:
         rank = get_rank()
-        dataset = self._build_dataset(unlabeled_file)
-        index = {
-            dataset.get_data_info(i)['img_id']: i
-            for i in range(len(dataset))
-        }
+        parts = [self._build_dataset(f) for f in ann_files]
+        dataset = ConcatDataset(parts)
+        index, offset = {}, 0
+        for part in parts:
+            for i in range(len(part)):
+                index.setdefault(part.get_data_info(i)['img_id'], offset + i)
+            offset += len(part)
         missing = [int(i) for i in ids if int(i) not in index]
         if missing:
-            raise SplitError(f'{unlabeled_file}: images {missing[:5]} are '
-                             'not in the unlabeled dataset')
+            raise SplitError(f'{list(ann_files)}: images {missing[:5]} are '
+                             'not in these annotation files')
         loader = DataLoader(
             Subset(dataset, [index[int(i)] for i in ids]),
             batch_size=self.batch_size,
@@ -321,21 +320,21 @@ class AcquisitionRunner:
         buf_ids: List[int] = []
         buf: List[Mapping] = []
         chunk = len(glob.glob(osp.join(shard_dir, f'rank{rank}-*.npz')))
-        for batch in loader:
-            outputs = model.test_step(batch)
-            for sample in outputs:
-                img_id = int(sample.metainfo['img_id'])
-                fields = predictions_to_fields(sample, self.model_fields)
-                fields.update(self._extra_fields(img_id))
-                buf_ids.append(img_id)
-                buf.append(self.strategy.summarize(fields))
-            if len(buf_ids) >= self.shard_size:
-                write_shard(
-                    osp.join(shard_dir, f'rank{rank}-{chunk:05d}.npz'),
-                    buf_ids, buf)
-                chunk += 1
-                buf_ids, buf = [], []
-            bar.update(len(outputs) * get_world_size())
+        with DetectorProbe(model, self.model_fields) as probe:
+            for batch in loader:
+                outputs = probe.run(batch)
+                for sample, fields in outputs:
+                    img_id = int(sample.metainfo['img_id'])
+                    fields.update(self._extra_fields(img_id))
+                    buf_ids.append(img_id)
+                    buf.append(self.strategy.summarize(fields))
+                if len(buf_ids) >= self.shard_size:
+                    write_shard(
+                        osp.join(shard_dir, f'rank{rank}-{chunk:05d}.npz'),
+                        buf_ids, buf)
+                    chunk += 1
+                    buf_ids, buf = [], []
+                bar.update(len(outputs) * get_world_size())
         if buf_ids:
             write_shard(
                 osp.join(shard_dir, f'rank{rank}-{chunk:05d}.npz'), buf_ids,
@@ -361,6 +360,17 @@ def broadcast(obj):
     return box[0]
 
 
+def _jsonable(obj):
+    """``obj`` with numpy scalars / arrays turned into json types."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
 def selection_record(selection: Selection, strategy: BaseStrategy, seed: int,
                      cycle: int, checkpoint: Optional[str], sha: Optional[str],
                      budget: int, scored: int, timings: Dict[str,
@@ -373,6 +383,7 @@ def selection_record(selection: Selection, strategy: BaseStrategy, seed: int,
         image_ids=[int(i) for i in selection.ids],
         scores=None if scores is None else [float(s) for s in scores],
         strategy=strategy.describe(),
+        details=_jsonable(selection.extra),
         seed=seed,
         budget=budget,
         num_scored=scored,

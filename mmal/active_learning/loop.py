@@ -483,13 +483,22 @@ class ActiveLearningLoop:
             sha = run_on_rank0(lambda: file_sha256(ckpt))
             sha = broadcast(sha)
         t0 = time.time()
-        summaries = self.acquirer.score(ids, ckpt, sha,
-                                        osp.join(cdir, 'unlabeled.json'),
+        files = [osp.join(cdir, 'unlabeled.json')]
+        scored = ids
+        if self.strategy.uses_labeled:
+            files.append(osp.join(cdir, 'labeled.json'))
+            scored = np.concatenate([ids, split.labeled_ids])
+        summaries = self.acquirer.score(scored, ckpt, sha, files,
                                         osp.join(cdir, 'acquisition'))
         t1 = time.time()
 
         def select():
             context = selection_context(split, self.pool, k)
+            if self.strategy.uses_labeled:
+                context.labeled_summaries = {
+                    int(i): summaries.pop(int(i))
+                    for i in split.labeled_ids
+                }
             rng = np.random.default_rng(self.al.seed_for(_SELECT, k))
             selection = self.acquirer.select(summaries, self.budget, context,
                                              rng)

@@ -6,14 +6,16 @@ from mmal.strategies import (Selection, SelectionContext, StrategyError,
                              build_strategy, check_selection)
 
 
-def select_images(strategy_cfg: dict,
-                  detections: Mapping[int, Mapping[str, np.ndarray]],
-                  budget: int,
-                  labeled: Optional[Union[Iterable[int],
-                                          Mapping[int, np.ndarray]]] = None,
-                  seed: int = 0,
-                  num_classes: Optional[int] = None,
-                  cycle: int = 0) -> Selection:
+def select_images(
+    strategy_cfg: dict,
+    detections: Mapping[int, Mapping[str, np.ndarray]],
+    budget: int,
+    labeled: Optional[Union[Iterable[int], Mapping[int, np.ndarray]]] = None,
+    seed: int = 0,
+    num_classes: Optional[int] = None,
+    cycle: int = 0,
+    labeled_detections: Optional[Mapping[int, Mapping[str, np.ndarray]]] = None
+) -> Selection:
     """Select images in memory, without a detector or files.
 
     Args:
@@ -28,22 +30,30 @@ def select_images(strategy_cfg: dict,
         num_classes (int, optional): C. Defaults to one more than the
             largest label seen in ``detections`` and ``labeled``.
         cycle (int): Cycle index passed to the strategy. Defaults to 0.
+        labeled_detections (Mapping, optional): Image id -> fields of the
+            labeled images, for strategies that use them (``uses_labeled``,
+            e.g. core-set's initial centres). Defaults to None.
 
     Returns:
         Selection: ``ids`` (pick order) and, when the strategy scores
         images, ``scores``.
     """
     strategy = build_strategy(strategy_cfg)
-    summaries: Dict[int, dict] = {}
-    for img_id, fields in detections.items():
-        missing = [f for f in strategy.requires if f not in fields]
-        if missing:
-            raise StrategyError(f'image {img_id}: strategy '
-                                f'{strategy_cfg["type"]} needs fields '
-                                f'{missing}, got {sorted(fields)}')
-        summaries[int(img_id)] = strategy.summarize(
-            {f: np.asarray(fields[f])
-             for f in strategy.requires})
+
+    def summarize(images):
+        out: Dict[int, dict] = {}
+        for img_id, fields in images.items():
+            missing = [f for f in strategy.requires if f not in fields]
+            if missing:
+                raise StrategyError(f'image {img_id}: strategy '
+                                    f'{strategy_cfg["type"]} needs fields '
+                                    f'{missing}, got {sorted(fields)}')
+            out[int(img_id)] = strategy.summarize(
+                {f: np.asarray(fields[f])
+                 for f in strategy.requires})
+        return out
+
+    summaries = summarize(detections)
     labeled = {} if labeled is None else labeled
     if not isinstance(labeled, Mapping):
         labeled = {int(i): np.zeros(0, np.int64) for i in labeled}
@@ -67,7 +77,10 @@ def select_images(strategy_cfg: dict,
         class_counts=boxes,
         class_image_counts=images,
         num_classes=num_classes,
-        cycle=cycle)
+        cycle=cycle,
+        labeled_summaries=(summarize(labeled_detections)
+                           if strategy.uses_labeled
+                           and labeled_detections is not None else None))
     pool = np.array(sorted(summaries), dtype=np.int64)
     selection = strategy.select(summaries, budget, context,
                                 np.random.default_rng(seed))

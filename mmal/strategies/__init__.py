@@ -2,11 +2,21 @@ from .balanced_random import BalancedRandom
 from .base_strategy import (FIELDS, MODEL_FIELDS, BaseStrategy, Selection,
                             SelectionContext, StrategyError, check_selection)
 from .builder import build_strategy
+from .core_set import CoreSet, CoreSetEnt
+from .enms_divproto import ENMS, DivProto, ENMSDivProto, Entropy
+from .entropy_baselines import EntropyMax, EntropySum
 from .least_confidence import LeastConfidence
 from .uniform_random import UniformRandom
 
+#: The built-in strategies, by registry name.
+STRATEGY_NAMES = ('u-random', 'b-random', 'least-confidence', 'entropy',
+                  'enms', 'divproto', 'enms-divproto', 'entropy-max',
+                  'entropy-sum', 'core-set', 'core-set-ent')
+
 __all__ = [
-    'FIELDS', 'MODEL_FIELDS', 'BaseStrategy', 'Selection', 'SelectionContext',
-    'StrategyError', 'check_selection', 'build_strategy', 'BalancedRandom',
-    'LeastConfidence', 'UniformRandom'
+    'STRATEGY_NAMES', 'FIELDS', 'MODEL_FIELDS', 'BaseStrategy', 'Selection',
+    'SelectionContext', 'StrategyError', 'check_selection', 'build_strategy',
+    'BalancedRandom', 'LeastConfidence', 'UniformRandom', 'CoreSet',
+    'CoreSetEnt', 'ENMS', 'DivProto', 'ENMSDivProto', 'Entropy', 'EntropyMax',
+    'EntropySum'
 ]

@@ -49,12 +49,16 @@ class SelectionContext:
         num_classes (int): C.
         cycle (int): Index of the cycle whose model scored the pool (the
             selection feeds cycle ``cycle + 1``).
+        labeled_summaries (Mapping, optional): Summaries of the labeled
+            images, for strategies with ``uses_labeled = True`` (e.g.
+            core-set, whose initial centres are the labeled images).
     """
     labeled_ids: np.ndarray
     class_counts: np.ndarray
     class_image_counts: np.ndarray
     num_classes: int
     cycle: int = 0
+    labeled_summaries: Optional[Mapping[int, Mapping[str, np.ndarray]]] = None
 
 
 @dataclass
@@ -79,6 +83,9 @@ class BaseStrategy:
 
     #: Per-image fields (keys of :data:`FIELDS`) the runner must compute.
     requires: Tuple[str, ...] = ()
+    #: Whether the labeled images are summarised too (passed to ``select``
+    #: as ``context.labeled_summaries``); costs a pass over them.
+    uses_labeled: bool = False
 
     def summarize(self, fields: Mapping[str, np.ndarray]) -> Dict[str, object]:
         """Reduce one image's fields to what :meth:`select` needs.
