@@ -1,5 +1,9 @@
-"""Every shipped config parses and builds its detector (no weights loaded)."""
+"""Every shipped config parses and builds its detector (no weights loaded);
+every `al` section parses, builds its strategy and runs its protocol."""
+import copy
+import functools
 import glob
+import inspect
 import os.path as osp
 
 import pytest
@@ -53,3 +57,290 @@ def test_enms_paper_schedule(config):
     step = cfg.param_scheduler[-1]
     assert step.type == 'FractionalMultiStepLR'
     assert step.milestones == pytest.approx([8, 12 * 8 / 9])
+
+
+# -- the `al` sections ------------------------------------------------------
+# Pool sizes of the shipped protocols: COCO train2017 and VOC07+12 trainval
+# (the toy pool size comes from the config's toy_data).
+COCO_TRAIN2017_IMAGES = 118287
+VOC0712_TRAINVAL_IMAGES = 16551
+PAPER_CONFIG = 'configs/enms_divproto_coco.py'
+# Table 1 of the ENMS paper, Faster R-CNN on COCO: config, strategy type,
+# use_enms, use_divproto.
+TABLE1_ROWS = [
+    ('configs/entropy/faster-rcnn_r50_fpn_entropy_coco.py', 'Entropy', False,
+     False),
+    ('configs/enms-divproto/faster-rcnn_r50_fpn_enms_coco.py', 'ENMS', True,
+     False),
+    ('configs/enms-divproto/faster-rcnn_r50_fpn_divproto_coco.py', 'DivProto',
+     False, True),
+    (PAPER_CONFIG, 'ENMSDivProto', True, True),
+]
+VOC_CONFIGS = [
+    'configs/enms-divproto/ssd300_vgg16_enms-divproto_voc0712.py',
+    'configs/random/ssd300_vgg16_u-random_voc0712.py',
+    'configs/entropy/ssd300_vgg16_entropy_voc0712.py',
+]
+TOY_STRATEGIES = {
+    'configs/enms-divproto/faster-rcnn_r18_fpn_enms-divproto_toy.py':
+    'ENMSDivProto',
+    'configs/enms-divproto/retinanet_r18_fpn_enms-divproto_toy.py':
+    'ENMSDivProto',
+    'configs/enms-divproto/ssd_r18_enms-divproto_toy.py': 'ENMSDivProto',
+    'configs/entropy/faster-rcnn_r18_fpn_entropy_toy.py': 'Entropy',
+    'configs/entropy/retinanet_r18_fpn_entropy_toy.py': 'Entropy',
+    'configs/entropy/ssd_r18_entropy_toy.py': 'Entropy',
+    'configs/random/faster-rcnn_r18_fpn_u-random_toy.py': 'u-random',
+    'configs/random/retinanet_r18_fpn_u-random_toy.py': 'u-random',
+    'configs/random/ssd_r18_u-random_toy.py': 'u-random',
+    'configs/entropy/faster-rcnn_r18_fpn_entropy-max_toy.py': 'entropy-max',
+    'configs/entropy/faster-rcnn_r18_fpn_entropy-sum_toy.py': 'entropy-sum',
+    'configs/core-set/faster-rcnn_r18_fpn_core-set_toy.py': 'core-set',
+    'configs/core-set/faster-rcnn_r18_fpn_core-set-ent_toy.py': 'core-set-ent',
+}
+
+
+def _toys(detector):
+    return {
+        c
+        for c in TOY_STRATEGIES if osp.basename(c).startswith(detector + '_')
+    }
+
+
+# Configs that must run the same experiment but for al.strategy.
+SAME_PROTOCOL = {
+    'faster-rcnn_r50_fpn_coco': {
+        PAPER_CONFIG, 'configs/random/faster-rcnn_r50_fpn_u-random_coco.py',
+        *(row[0] for row in TABLE1_ROWS)
+    },
+    'retinanet_r50_fpn_coco': {
+        'configs/enms-divproto/retinanet_r50_fpn_enms-divproto_coco.py',
+        'configs/random/retinanet_r50_fpn_u-random_coco.py',
+        'configs/entropy/retinanet_r50_fpn_entropy_coco.py'
+    },
+    'ssd300_vgg16_voc0712': set(VOC_CONFIGS),
+    'faster-rcnn_r18_fpn_toy': _toys('faster-rcnn_r18_fpn') | {
+        'configs/random/faster-rcnn_r18_fpn_b-random_toy.py',
+        'configs/least-confidence/faster-rcnn_r18_fpn_least-confidence_toy.py'
+    },
+    'retinanet_r18_fpn_toy': _toys('retinanet_r18_fpn'),
+    'ssd_r18_toy': _toys('ssd_r18'),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _load_cached(config):
+    return Config.fromfile(osp.join(REPO, config))
+
+
+def _load(config):
+    """The parsed config, a fresh copy per call: mmdet's builders write into
+    the model dict they are given."""
+    return copy.deepcopy(_load_cached(config))
+
+
+def _has_al(config):
+    try:
+        return _load(config).get('al') is not None
+    except Exception:  # reported by the tests of the config
+        return True
+
+
+AL_CONFIGS = [c for c in CONFIGS if _has_al(c)]
+
+
+def _pool_size(cfg):
+    """The number of images of the pool the config's train set names."""
+    dataset = cfg.train_dataloader.dataset
+    ann_file = dataset.ann_file
+    if 'toy_data' in cfg:
+        return cfg.toy_data.num_train
+    if ann_file.endswith('instances_train2017.json'):
+        return COCO_TRAIN2017_IMAGES
+    if ann_file.endswith('voc0712_trainval.json'):
+        return VOC0712_TRAINVAL_IMAGES
+    raise AssertionError(f'unknown pool {ann_file!r}: add its size here')
+
+
+def _labeled_per_cycle(settings, pool):
+    initial = settings.initial_images(pool)
+    budget = settings.budget_images(pool)
+    return [initial + k * budget for k in range(settings.num_cycles)]
+
+
+def _group(config):
+    """The protocol a config runs: its name without the strategy."""
+    if config == PAPER_CONFIG:
+        return 'faster-rcnn_r50_fpn_coco'
+    parts = osp.splitext(osp.basename(config))[0].split('_')
+    return '_'.join(parts[:-2] + parts[-1:])
+
+
+def test_al_configs_found():
+    expected = set(TOY_STRATEGIES) | set(VOC_CONFIGS) | {
+        row[0]
+        for row in TABLE1_ROWS
+    }
+    for configs in SAME_PROTOCOL.values():
+        expected |= configs
+    missing = expected - set(AL_CONFIGS)
+    assert not missing, f'configs without an al section: {sorted(missing)}'
+    # Detector-only configs have no al section.
+    assert 'configs/toy/faster-rcnn_r18_fpn_toy.py' not in AL_CONFIGS
+    assert 'configs/ssd/ssd300_vgg16_ll4al_voc0712.py' not in AL_CONFIGS
+
+
+@pytest.mark.parametrize('config', AL_CONFIGS)
+def test_al_section_parses_and_its_strategy_builds(config):
+    from mmal.active_learning import ALSettings
+    from mmal.active_learning.probes import PREDICTION_FIELDS, DetectorProbe
+    from mmal.registry import ORACLES, STRATEGIES
+    from mmal.strategies import MODEL_FIELDS, build_strategy
+    from mmal.utils import register_all_modules
+    register_all_modules()
+    cfg = _load(config)
+    settings = ALSettings.from_cfg(cfg)
+    strategy = build_strategy(settings.strategy)
+    assert isinstance(strategy, STRATEGIES.get(settings.strategy['type']))
+    assert ORACLES.get(settings.oracle['type']) is not None
+    if config in TOY_STRATEGIES:
+        assert settings.strategy['type'] == TOY_STRATEGIES[config]
+    # The protocol fits its pool: every acquisition can be paid.
+    pool = _pool_size(cfg)
+    settings.check_sizes(pool, settings.initial_images(pool))
+    # The detector provides what the strategy needs (the loop checks this
+    # before training too).
+    probe_fields = (set(strategy.requires)
+                    & set(MODEL_FIELDS)) - set(PREDICTION_FIELDS)
+    if probe_fields:
+        DetectorProbe(MODELS.build(cfg.model), sorted(probe_fields))
+
+
+def test_paper_config_has_the_paper_protocol():
+    from mmal.active_learning import ALSettings
+    from mmal.strategies import ENMSDivProto, build_strategy
+    cfg = _load(PAPER_CONFIG)
+    settings = ALSettings.from_cfg(cfg)
+    assert settings.num_cycles == 5
+    assert settings.seed == 0
+    assert settings.initial == dict(size=0.2)
+    assert settings.budget == 0.05
+    assert settings.train_mode == 'scratch'
+    assert settings.schedule == dict(type='epochs')
+    assert settings.oracle['type'] == 'GroundTruthOracle'
+    assert settings.pool_subsample is None
+    assert not settings.acquire_after_last
+    # 20, 25, 30, 35, 40 % of train2017
+    labeled = _labeled_per_cycle(settings, COCO_TRAIN2017_IMAGES)
+    assert [round(100 * n / COCO_TRAIN2017_IMAGES)
+            for n in labeled] == [20, 25, 30, 35, 40]
+
+    strategy_cfg = dict(settings.strategy)
+    assert strategy_cfg.pop('type') == 'ENMSDivProto'
+    assert strategy_cfg == dict(
+        use_enms=True,
+        use_divproto=True,
+        t_enms=0.5,
+        t_intra=0.7,
+        t_inter=0.3,
+        alpha=0.5,
+        beta=0.75,
+        intra=True,
+        inter=True,
+        min_score=0.0,
+        max_dets=None,
+        proto_from='all',
+        fill_up='sorted')
+    # Every default of the strategy is written out, with its default value.
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(
+            ENMSDivProto.__init__).parameters.items() if name != 'self'
+    }
+    assert strategy_cfg == defaults
+    strategy = build_strategy(settings.strategy)
+    assert type(strategy) is ENMSDivProto
+    assert (strategy.t_enms, strategy.t_intra, strategy.t_inter,
+            strategy.alpha, strategy.beta) == (0.5, 0.7, 0.3, 0.5, 0.75)
+
+    # Faster R-CNN R50-FPN, 80 COCO classes
+    assert cfg.model.type == 'FasterRCNN'
+    assert cfg.model.backbone.depth == 50
+    assert cfg.model.neck.type == 'FPN'
+    assert cfg.model.roi_head.bbox_head.num_classes == 80
+    # 12 epochs, batch 16 = 2 per GPU x 8, lr 0.02 x0.1 at 2/3 and 8/9
+    assert cfg.train_cfg.type == 'EpochBasedTrainLoop'
+    assert cfg.train_cfg.max_epochs == 12
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.train_dataloader.batch_size * 8 == 16
+    assert cfg.optim_wrapper.optimizer.type == 'SGD'
+    assert cfg.optim_wrapper.optimizer.lr == 0.02
+    step = cfg.param_scheduler[-1]
+    assert step.type == 'FractionalMultiStepLR'
+    assert step.gamma == 0.1
+    assert step.milestones == pytest.approx([12 * 2 / 3, 12 * 8 / 9])
+    # COCO train2017
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.type == 'CocoDataset'
+    assert dataset.ann_file == 'annotations/instances_train2017.json'
+    assert dataset.data_prefix.img == 'train2017/'
+    assert _pool_size(cfg) == COCO_TRAIN2017_IMAGES
+
+
+@pytest.mark.parametrize('config,type_,use_enms,use_divproto', TABLE1_ROWS)
+def test_table1_rows(config, type_, use_enms, use_divproto):
+    from mmal.active_learning import ALSettings
+    from mmal.strategies import ENMSDivProto, build_strategy
+    strategy = build_strategy(ALSettings.from_cfg(_load(config)).strategy)
+    assert strategy._cfg['type'] == type_
+    assert isinstance(strategy, ENMSDivProto)
+    assert strategy.use_enms is use_enms
+    assert strategy.use_divproto is use_divproto
+    # The other hyper-parameters are the paper's.
+    assert (strategy.t_enms, strategy.t_intra, strategy.t_inter,
+            strategy.alpha, strategy.beta) == (0.5, 0.7, 0.3, 0.5, 0.75)
+    assert (strategy.intra, strategy.inter, strategy.min_score,
+            strategy.max_dets, strategy.proto_from,
+            strategy.fill_up) == (True, True, 0.0, None, 'all', 'sorted')
+
+
+@pytest.mark.parametrize('config', VOC_CONFIGS)
+def test_voc_configs_have_the_ll4al_protocol(config):
+    from mmal.active_learning import ALSettings
+    cfg = _load(config)
+    settings = ALSettings.from_cfg(cfg)
+    assert settings.initial == dict(size=1000)
+    assert settings.budget == 1000
+    assert settings.num_cycles == 10
+    assert settings.seed == 0
+    assert settings.train_mode == 'scratch'
+    assert settings.oracle['type'] == 'GroundTruthOracle'
+    assert settings.pool_subsample is None
+    assert _labeled_per_cycle(settings, VOC0712_TRAINVAL_IMAGES) == list(
+        range(1000, 10001, 1000))
+    assert cfg.train_dataloader.dataset.ann_file == (
+        'annotations/voc0712_trainval.json')
+    assert cfg.model.bbox_head.num_classes == 20
+
+
+@pytest.mark.parametrize('group', sorted(SAME_PROTOCOL))
+def test_strategies_of_a_protocol_differ_only_in_the_strategy(group):
+    configs = sorted(SAME_PROTOCOL[group])
+    assert {_group(c) for c in configs} == {group}
+    assert len(configs) >= 3
+
+    def without_strategy(config):
+        cfg = _load(config).to_dict()
+        strategy = cfg['al'].pop('strategy')
+        return cfg, strategy['type']
+
+    reference, _ = without_strategy(configs[0])
+    types = []
+    for config in configs:
+        cfg, type_ = without_strategy(config)
+        types.append(type_)
+        changed = sorted(
+            k for k in set(cfg) | set(reference)
+            if cfg.get(k) != reference.get(k))
+        assert not changed, f'{config} differs from {configs[0]} in {changed}'
+    assert len(set(types)) == len(types), types

@@ -9,7 +9,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 PY=$(bash tools/setup_env.sh)
-CONFIG=${1:-configs/least-confidence/faster-rcnn_r18_fpn_least-confidence_toy.py}
+CONFIG=${1:-configs/enms-divproto/faster-rcnn_r18_fpn_enms-divproto_toy.py}
 NAME=$(basename "$CONFIG" .py)
 WORK_DIR=${WORK_DIR:-work_dirs/demo/$NAME}
 start=$(date +%s)

@@ -4,14 +4,6 @@
 #   tools/al_train.sh configs/random/faster-rcnn_r50_fpn_u-random_coco.py 8
 _base_ = [
     '../faster-rcnn/faster-rcnn_r50_fpn_enms-1x_coco.py',
+    '../_base_/al/enms_coco.py'
 ]
-al = dict(
-    num_cycles=5,
-    seed=0,
-    initial=dict(size=0.2),
-    budget=0.05,
-    strategy=dict(type='u-random'),
-    train_mode='scratch',
-    schedule=dict(type='epochs'),
-    oracle=dict(type='GroundTruthOracle'),
-    acquisition=dict(batch_size=8, num_workers=4))
+al = dict(strategy=dict(type='u-random'))

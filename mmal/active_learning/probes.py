@@ -322,9 +322,13 @@ class DetectorProbe:
             level = np.searchsorted(starts, rows.cpu().numpy(), 'right') - 1
             return level, rows.cpu().numpy() - starts[level]
 
+        priors = []
+
         def decode(rows, classes):
-            priors = head.prior_generator.grid_priors(
-                sizes, dtype=fg_all.dtype, device=fg_all.device)
+            if not priors:  # only when scores tie, once per image
+                priors.extend(
+                    head.prior_generator.grid_priors(
+                        sizes, dtype=fg_all.dtype, device=fg_all.device))
             level, idx = locate(rows)
             out = []
             for lv, i in zip(level, idx):

@@ -23,7 +23,10 @@ def build_strategy(cfg: dict) -> BaseStrategy:
         raise StrategyError(f'al.strategy.type {cfg["type"]!r} is not a '
                             f'registered strategy; known: '
                             f'{sorted(STRATEGIES.module_dict)}')
-    strategy = STRATEGIES.build(cfg)
+    try:
+        strategy = STRATEGIES.build(cfg)
+    except (TypeError, ValueError) as e:
+        raise StrategyError(f'al.strategy {cfg!r}: {e}') from None
     if not isinstance(strategy, BaseStrategy):
         raise StrategyError(f'{cfg["type"]} is not a BaseStrategy')
     unknown = set(strategy.requires) - set(FIELDS)

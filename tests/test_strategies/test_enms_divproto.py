@@ -7,7 +7,7 @@ import pytest
 from mmal.active_learning.acquisition import read_shards, write_shard
 from mmal.apis import select_images
 from mmal.strategies import (ENMS, DivProto, ENMSDivProto, Entropy,
-                             SelectionContext, build_strategy)
+                             SelectionContext, StrategyError, build_strategy)
 from mmal.strategies.enms_divproto import (binary_entropy, class_prototypes,
                                            enms)
 
@@ -178,6 +178,12 @@ def test_table1_rows_by_config():
     assert build_strategy(dict(type='Entropy')).requires == ('scores', )
     with pytest.raises(ValueError, match='fill_up'):
         ENMSDivProto(fill_up='random')
+    with pytest.raises(StrategyError, match="unexpected keyword.*t_enm"):
+        build_strategy(dict(type='ENMSDivProto', t_enm=0.3))
+    # selected.json records every effective hyper-parameter
+    record = build_strategy(dict(type='DivProto', t_intra=0.6)).describe()
+    assert record['type'] == 'DivProto' and record['t_intra'] == 0.6
+    assert (record['use_enms'], record['t_inter']) == (False, 0.3)
 
 
 def random_detections(rng, n_images, num_classes=5, dim=8):

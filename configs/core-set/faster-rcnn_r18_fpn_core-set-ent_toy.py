@@ -1,0 +1,5 @@
+# core-set weighted by entropy-max, tiny Faster R-CNN, toy loop (CPU):
+#   tools/al_train.sh \
+#       configs/core-set/faster-rcnn_r18_fpn_core-set-ent_toy.py 1
+_base_ = ['../toy/faster-rcnn_r18_fpn_toy.py', '../_base_/al/toy_loop.py']
+al = dict(strategy=dict(type='core-set-ent'))

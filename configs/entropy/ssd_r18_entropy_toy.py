@@ -1,0 +1,4 @@
+# Entropy (basic detection entropy), tiny SSD, toy loop (CPU):
+#   tools/al_train.sh configs/entropy/ssd_r18_entropy_toy.py 1
+_base_ = ['../toy/ssd_r18_toy.py', '../_base_/al/toy_loop.py']
+al = dict(strategy=dict(type='Entropy'))
