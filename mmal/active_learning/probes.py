@@ -82,6 +82,8 @@ class DetectorProbe:
                 (f' ({known} need a detector-specific probe that mmal does '
                  'not have for it)' if known else ''))
         self.kind = self._kind()
+        if {'cls_probs', 'feats'} & set(self.fields):
+            self._check_scores_kept()
         self._handles: List = []
         self._store: Dict[str, object] = {}
 
@@ -128,6 +130,22 @@ class DetectorProbe:
                 f'detector {_name(model)} has neither roi_head nor bbox_head '
                 f'and cannot provide fields {sorted(need_dist)}')
         return 'other'
+
+    def _check_scores_kept(self) -> None:
+        """Refuse test configs that rewrite scores (tracing needs the
+        head's probabilities unchanged): soft-NMS, score factors."""
+        test_cfg = getattr(self.model, 'test_cfg', None) or {}
+        cfg = test_cfg.get('rcnn', test_cfg) if self.kind == 'two_stage' \
+            else test_cfg
+        nms = (cfg or {}).get('nms') or {}
+        head = getattr(self.model, 'bbox_head', None)
+        if 'soft' in str(nms.get('type', '')).lower() or getattr(
+                head, 'with_score_factors', False):
+            raise StrategyError(
+                f'detector {_name(self.model)}: probes trace each detection '
+                'to its proposal/anchor by score, which soft-NMS or score '
+                f'factors rewrite (test_cfg nms={dict(nms)}); use plain nms '
+                'for the pool pass')
 
     # -- hooks ------------------------------------------------------------
     def _hook(self, module, name, pre=False, append=False):
@@ -295,7 +313,13 @@ class DetectorProbe:
 
     def _trace_dense(self, b: int, sample):
         head = self.model.bbox_head
-        cls_scores, bbox_preds = self._store['head']
+        head_out = self._store['head']
+        if len(head_out) != 2:
+            raise StrategyError(
+                f'detector {_name(self.model)} (head {type(head).__name__}) '
+                'predicts score factors (e.g. centerness), which rewrite '
+                'scores; probes cannot trace its detections')
+        cls_scores, bbox_preds = head_out
         sizes = [s.shape[-2:] for s in cls_scores]
         c_out = head.cls_out_channels
         per_level = [

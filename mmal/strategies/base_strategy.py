@@ -64,7 +64,9 @@ class SelectionContext:
 @dataclass
 class Selection:
     """The output of ``select``: ids in pick order and, where the strategy
-    has them, their acquisition scores (higher = picked earlier)."""
+    has them, the acquisition score of each pick (for top-b strategies
+    decreasing; for sequential ones such as DivProto or core-set, the value
+    that decided the pick, in pick order)."""
     ids: np.ndarray
     scores: Optional[np.ndarray] = None
     extra: dict = field(default_factory=dict)

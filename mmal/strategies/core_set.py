@@ -61,7 +61,7 @@ def greedy_k_center(x: np.ndarray,
 
     Returns:
         tuple: picked row indices (k,) in pick order and the value that
-        made each one the farthest (``nan`` for a random first pick).
+        made each one the farthest (0 for a random first pick).
     """
     x = np.ascontiguousarray(x, dtype=np.float32)
     n = len(x)
@@ -76,7 +76,7 @@ def greedy_k_center(x: np.ndarray,
     for t in range(k):
         if t == 0 and not np.isfinite(mind).any():
             i = int(rng.integers(n))
-            values[t] = np.nan
+            values[t] = 0.0
         else:
             key = mind if w is None else mind * w
             key = np.where(free, key, -np.inf)

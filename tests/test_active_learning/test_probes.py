@@ -140,3 +140,7 @@ def test_unavailable_fields_name_field_and_detector(toy_root):
         DetectorProbe(fcos, ('feats', ))
     # image features only need a backbone
     DetectorProbe(fcos, ('img_feat', ))
+    # score-rewriting NMS cannot be traced: refused before any work
+    model.test_cfg.rcnn.nms = dict(type='soft_nms', iou_threshold=0.5)
+    with pytest.raises(StrategyError, match='soft-NMS'):
+        DetectorProbe(model, ('feats', ))
