@@ -14,7 +14,9 @@ import hashlib
 import json
 import os
 import os.path as osp
+import struct
 import time
+import zipfile
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -135,12 +137,54 @@ def write_shard(path: str, ids: List[int], summaries: List[Mapping]) -> None:
         np.savez(f, **_encode(ids, summaries))
 
 
+def map_npz(path: str) -> Dict[str, np.ndarray]:
+    """The arrays of an uncompressed ``.npz`` (``np.savez``) as read-only
+    memory maps: nothing is read until used, so selection touches only the
+    summaries it looks at (e.g. the prototypes of the images DivProto
+    walks). Object arrays are refused (no pickle)."""
+    out: Dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as zf, open(path, 'rb') as f:
+        for info in zf.infolist():
+            name = info.filename
+            key = name[:-4] if name.endswith('.npy') else name
+            if info.compress_type != zipfile.ZIP_STORED:
+                with zf.open(info) as member:
+                    out[key] = np.lib.format.read_array(
+                        member, allow_pickle=False)
+                continue
+            f.seek(info.header_offset)
+            local = f.read(30)
+            if local[:4] != b'PK\x03\x04':
+                raise ValueError(f'{path}: bad zip entry {name!r}')
+            n_name, n_extra = struct.unpack('<HH', local[26:30])
+            f.seek(info.header_offset + 30 + n_name + n_extra)
+            major, _ = np.lib.format.read_magic(f)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if major == 1 else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(f)
+            if dtype.hasobject:
+                raise ValueError(f'{path}: {key!r} holds Python objects, '
+                                 'which summaries may not')
+            if int(np.prod(shape)) == 0:
+                out[key] = np.empty(shape, dtype=dtype)
+                continue
+            out[key] = np.memmap(
+                path,
+                dtype=dtype,
+                mode='r',
+                offset=f.tell(),
+                shape=shape,
+                order='F' if fortran else 'C')
+    return out
+
+
 def read_shards(shard_dir: str) -> Dict[int, Dict]:
-    """All summaries of a shard folder; raises if an image appears twice."""
+    """All summaries of a shard folder, memory-mapped (see
+    :func:`map_npz`); raises if an image appears twice."""
     out: Dict[int, Dict] = {}
     for path in sorted(glob.glob(osp.join(shard_dir, 'rank*.npz'))):
-        with np.load(path, allow_pickle=False) as data:
-            part = _decode(data)
+        part = _decode(map_npz(path))
         dup = set(part) & set(out)
         if dup:
             raise RuntimeError(f'{path}: images {sorted(dup)[:5]} were '

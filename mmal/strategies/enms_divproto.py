@@ -206,9 +206,9 @@ class ENMSDivProto(BaseStrategy):
     def describe(self) -> dict:
         """The config plus every effective hyper-parameter."""
         out = dict(getattr(self, '_cfg', {'type': type(self).__name__}))
-        for key in ('use_enms', 'use_divproto', 't_enms', 't_intra',
-                    't_inter', 'alpha', 'beta', 'intra', 'inter',
-                    'min_score', 'max_dets', 'proto_from', 'fill_up'):
+        for key in ('use_enms', 'use_divproto', 't_enms', 't_intra', 't_inter',
+                    'alpha', 'beta', 'intra', 'inter', 'min_score', 'max_dets',
+                    'proto_from', 'fill_up'):
             out.setdefault(key, getattr(self, key))
         return out
 
