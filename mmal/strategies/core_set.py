@@ -10,6 +10,7 @@ N x N matrix is built.
 from typing import Mapping, Optional
 
 import numpy as np
+import torch
 
 from mmal.registry import STRATEGIES
 from .base_strategy import (BaseStrategy, Selection, SelectionContext,
@@ -17,78 +18,95 @@ from .base_strategy import (BaseStrategy, Selection, SelectionContext,
 from .entropy_baselines import distribution_entropy
 
 
-def _sq_norms(x: np.ndarray) -> np.ndarray:
-    return np.einsum('ij,ij->i', x, x)
+def pick_device(device: str = 'auto') -> torch.device:
+    """``'auto'``: the GPU when there is one (rank 0 of a GPU run), else the
+    CPU."""
+    if device == 'auto':
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    return torch.device(device)
 
 
-def nearest_center_distances(x: np.ndarray,
-                             centers: np.ndarray,
-                             block: int = 2048) -> np.ndarray:
+def _sq_norms(x: torch.Tensor) -> torch.Tensor:
+    return (x * x).sum(dim=1)
+
+
+@torch.no_grad()
+def nearest_center_distances(x: torch.Tensor,
+                             centers,
+                             block: int = 2048) -> torch.Tensor:
     """Euclidean distance of each row of ``x`` to its nearest row of
-    ``centers`` (``inf`` when there are none), computed in blocks of
-    ``block`` x ``block``."""
-    out = np.full(len(x), np.inf, dtype=np.float32)
+    ``centers`` (``inf`` when there are none); ``centers`` (numpy or torch,
+    any float dtype) is moved to ``x``'s device ``block`` rows at a time
+    and ``x`` is processed ``8 * block`` rows at a time, so the largest
+    temporary is ``8 * block`` x ``block``."""
+    out = torch.full((len(x), ), float('inf'), device=x.device)
     if len(centers) == 0:
         return out
     xn = _sq_norms(x)
     for s in range(0, len(centers), block):
-        c = np.asarray(centers[s:s + block], dtype=np.float32)
+        c = torch.as_tensor(np.asarray(centers[s:s + block])).to(
+            x.device, torch.float32)
         cn = _sq_norms(c)
         for r in range(0, len(x), 8 * block):
             part = x[r:r + 8 * block] @ c.T
-            part *= -2
-            part += cn[None]
-            best = part.min(axis=1) + xn[r:r + 8 * block]
-            np.minimum(out[r:r + 8 * block], best, out=out[r:r + 8 * block])
-    return np.sqrt(np.maximum(out, 0.0))
+            part.mul_(-2).add_(cn[None])
+            best = part.min(dim=1)[0] + xn[r:r + 8 * block]
+            torch.minimum(out[r:r + 8 * block], best, out=out[r:r + 8 * block])
+    return out.clamp_(min=0).sqrt_()
 
 
+@torch.no_grad()
 def greedy_k_center(x: np.ndarray,
                     k: int,
                     rng: np.random.Generator,
                     centers: Optional[np.ndarray] = None,
-                    weights: Optional[np.ndarray] = None):
+                    weights: Optional[np.ndarray] = None,
+                    device: str = 'auto'):
     """Greedy k-center: repeatedly pick the row farthest from its nearest
     centre (times ``weights`` when given), then make it a centre.
 
+    Memory is O(N D): one vector of nearest-centre distances, updated with
+    one matrix-vector product per pick. Time is O((L + k) N D): on a GPU
+    (``device='auto'`` uses one when present) a COCO-sized pool takes
+    seconds; see docs/benchmarks.md for CPU figures.
+
     Args:
-        x (np.ndarray): (N, D) candidate features, float32.
+        x (np.ndarray): (N, D) candidate features.
         k (int): Rows to pick (at most N).
         rng (np.random.Generator): Draws the first pick when there are no
             initial ``centers``.
         centers (np.ndarray, optional): (L, D) initial centres.
         weights (np.ndarray, optional): (N,) non-negative weights.
+        device (str): ``'auto'``, ``'cpu'`` or ``'cuda'``.
 
     Returns:
         tuple: picked row indices (k,) in pick order and the value that
         made each one the farthest (0 for a random first pick).
     """
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    dev = pick_device(device)
+    x = torch.as_tensor(np.asarray(x)).to(dev, torch.float32)
     n = len(x)
     k = min(k, n)
     mind = nearest_center_distances(
         x, centers if centers is not None else np.zeros((0, x.shape[1])))
     xn = _sq_norms(x)
-    w = None if weights is None else np.asarray(weights, dtype=np.float32)
+    w = None if weights is None else torch.as_tensor(
+        np.asarray(weights, dtype=np.float32)).to(dev)
     picked = np.zeros(k, dtype=np.int64)
     values = np.zeros(k, dtype=np.float64)
-    free = np.ones(n, dtype=bool)
+    taken = torch.zeros(n, dtype=torch.bool, device=dev)
     for t in range(k):
-        if t == 0 and not np.isfinite(mind).any():
+        if t == 0 and not torch.isfinite(mind).any():
             i = int(rng.integers(n))
-            values[t] = 0.0
         else:
             key = mind if w is None else mind * w
-            key = np.where(free, key, -np.inf)
-            i = int(np.argmax(key))
+            key = key.masked_fill(taken, -float('inf'))
+            i = int(torch.argmax(key))
             values[t] = float(key[i])
         picked[t] = i
-        free[i] = False
-        d = x @ x[i]
-        d *= -2
-        d += xn
-        d += xn[i]
-        np.minimum(mind, np.sqrt(np.maximum(d, 0.0)), out=mind)
+        taken[i] = True
+        d = torch.mv(x, x[i]).mul_(-2).add_(xn).add_(xn[i])
+        torch.minimum(mind, d.clamp_(min=0).sqrt_(), out=mind)
     return picked, values
 
 
@@ -100,6 +118,12 @@ class CoreSet(BaseStrategy):
 
     requires = ('img_feat', )
     uses_labeled = True
+
+    def __init__(self, device: str = 'auto'):
+        if device not in ('auto', 'cpu', 'cuda'):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got "
+                             f'{device!r}')
+        self.device = device
 
     def summarize(self, fields):
         return {
@@ -129,7 +153,8 @@ class CoreSet(BaseStrategy):
         for r, i in enumerate(labeled):
             centers[r] = labeled[i]['img_feat']
         rows, values = greedy_k_center(x, budget, rng, centers,
-                                       self.weights(summaries, ids))
+                                       self.weights(summaries, ids),
+                                       self.device)
         return Selection(ids=ids[rows], scores=values)
 
     @staticmethod
