@@ -61,15 +61,17 @@ class DetectorProbe:
         model (nn.Module): A built mmdet detector in eval mode.
         fields (Sequence[str]): Keys of :data:`mmal.strategies.FIELDS` that
             need the detector.
-        score_tol (float): How far a detection's score may be from its
-            source's probability (float noise). Defaults to 1e-5.
+        score_tol (float): How far, relative to the score, a detection's
+            score may be from its source's probability (a few float32 ulps:
+            vectorised and scalar kernels may round differently). Defaults
+            to 1e-6.
 
     Raises:
         StrategyError: If the detector cannot provide one of ``fields``,
             naming the field and the detector.
     """
 
-    def __init__(self, model, fields: Sequence[str], score_tol: float = 1e-5):
+    def __init__(self, model, fields: Sequence[str], score_tol: float = 1e-6):
         self.model = model
         self.fields = tuple(fields)
         self.score_tol = score_tol
@@ -251,26 +253,38 @@ class DetectorProbe:
             return labels.new_zeros((0, ))
         if probs_fg.shape[0] == 0:
             raise RuntimeError('probe: detections without any source')
-        cand = probs_fg[:, labels].t().float()  # (n_det, M)
-        diff = (cand - scores[:, None]).abs()
-        tol = self.score_tol * scores.abs().clamp(min=1.0)
-        close = diff <= tol[:, None]
-        rows = diff.argmin(dim=1)
-        for d in torch.nonzero(close.sum(dim=1) != 1).flatten().tolist():
-            options = torch.nonzero(close[d]).flatten()
-            if options.numel() == 0:
-                raise StrategyError(
-                    f'probe: cannot trace detection {d} (class '
-                    f'{int(labels[d])}, score {float(scores[d]):.6f}) of '
-                    f'image {sample.metainfo.get("img_path")} to a '
-                    f'{"proposal" if self.kind == "two_stage" else "anchor"}'
-                    ' with that probability; the test_cfg rewrites scores '
-                    '(soft-NMS or score factors), which probes do not '
-                    'support')
-            boxes = decode(options, labels[d].repeat(options.numel()))
-            err = (boxes - pred.bboxes[d].to(boxes)).abs().sum(dim=1)
-            rows[d] = options[err.argmin()]
+        tol = self.score_tol * scores.abs() + 1e-12
+        rows = labels.new_zeros(labels.shape)
+        for c in labels.unique().tolist():
+            dets = torch.nonzero(labels == c).flatten()
+            col = probs_fg[:, c].float()
+            # only sources at least as likely as the least likely detection
+            # of the class can be sources (few, for a trained detector)
+            cand = torch.nonzero(col >= (scores[dets] -
+                                         tol[dets]).min()).flatten()
+            close = (col[cand][None] - scores[dets][:, None]).abs() <= \
+                tol[dets][:, None]
+            for j, d in enumerate(dets.tolist()):
+                options = cand[close[j]]
+                if options.numel() == 0:
+                    raise StrategyError(
+                        f'probe: cannot trace detection {d} (class {c}, '
+                        f'score {float(scores[d]):.6f}) of image '
+                        f'{sample.metainfo.get("img_path")} to a '
+                        f'{self._source} with that probability; the '
+                        'test_cfg rewrites '
+                        'scores (soft-NMS or score factors), which probes do '
+                        'not support')
+                if options.numel() > 1:  # equal probabilities: nearest box
+                    boxes = decode(options, labels[d].repeat(options.numel()))
+                    err = (boxes - pred.bboxes[d].to(boxes)).abs().sum(dim=1)
+                    options = options[err.argmin()][None]
+                rows[d] = options[0]
         return rows
+
+    @property
+    def _source(self) -> str:
+        return 'proposal' if self.kind == 'two_stage' else 'anchor'
 
     @staticmethod
     def _rescale(boxes: torch.Tensor, sample) -> torch.Tensor:
@@ -328,16 +342,10 @@ class DetectorProbe:
         ]
         if head.use_sigmoid_cls:
             fg = [s.sigmoid() for s in per_level]
-            probs = [
-                torch.cat([p, 1 - p.max(dim=1, keepdim=True)[0]], dim=1)
-                for p in fg
-            ]
-            probs = [p / p.sum(dim=1, keepdim=True) for p in probs]
         else:
             probs = [s.softmax(-1) for s in per_level]
             fg = [p[:, :-1] for p in probs]
         fg_all = torch.cat(fg)
-        probs_all = torch.cat(probs)
         counts = [p.shape[0] for p in fg]
         starts = np.concatenate([[0], np.cumsum(counts)])
         img_shape = sample.metainfo['img_shape']
@@ -354,20 +362,29 @@ class DetectorProbe:
                     head.prior_generator.grid_priors(
                         sizes, dtype=fg_all.dtype, device=fg_all.device))
             level, idx = locate(rows)
-            out = []
-            for lv, i in zip(level, idx):
+            out = fg_all.new_zeros((len(level), 4))
+            for lv in np.unique(level):
+                mask = level == lv
+                sel = torch.as_tensor(idx[mask], device=fg_all.device)
                 delta = bbox_preds[lv][b].permute(1, 2, 0).reshape(
-                    -1, head.bbox_coder.encode_size)[i:i + 1]
-                out.append(
+                    -1, head.bbox_coder.encode_size)[sel]
+                out[torch.as_tensor(mask, device=out.device)] = \
                     head.bbox_coder.decode(
-                        priors[lv][i:i + 1], delta, max_shape=img_shape))
-            return self._rescale(torch.cat(out), sample)
+                        priors[lv][sel], delta, max_shape=img_shape)
+            return self._rescale(out, sample)
 
         rows = self._match(fg_all, sample, decode)
+        if head.use_sigmoid_cls:
+            # C independent sigmoids: background = 1 - max, normalised
+            p = fg_all[rows]
+            dist = torch.cat([p, 1 - p.max(dim=1, keepdim=True)[0]], dim=1)
+            dist = dist / dist.sum(dim=1, keepdim=True).clamp(min=1e-12)
+        else:
+            dist = torch.cat(probs)[rows]
         feats = None
         if 'feats' in self.fields:
             feats = self._dense_feats(b, rows, locate, sizes)
-        return probs_all[rows], feats
+        return dist, feats
 
     def _dense_feats(self, b, rows, locate, sizes):
         head = self.model.bbox_head
