@@ -7,6 +7,7 @@ nearest centre is one vector, updated after each pick with one
 matrix-vector product; the labeled images' features enter in blocks. No
 N x N matrix is built.
 """
+import mmap
 from typing import Mapping, Optional
 
 import numpy as np
@@ -33,7 +34,7 @@ def _sq_norms(x: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def nearest_center_distances(x: torch.Tensor,
                              centers,
-                             block: int = 2048) -> torch.Tensor:
+                             block: int = 1024) -> torch.Tensor:
     """Euclidean distance of each row of ``x`` to its nearest row of
     ``centers`` (``inf`` when there are none); ``centers`` (numpy or torch,
     any float dtype) is moved to ``x``'s device ``block`` rows at a time
@@ -110,6 +111,44 @@ def greedy_k_center(x: np.ndarray,
     return picked, values
 
 
+def release_mapped(arrays) -> None:
+    """Drop our mapping of the pages behind memory-mapped summary arrays
+    (``np.memmap`` views of the shard files) once they have been copied:
+    the data stays on disk / in the page cache, but no longer counts in this
+    process's memory. Plain arrays are left alone."""
+    maps = {}
+    for a in arrays:
+        m = getattr(a, '_mmap', None)
+        if m is not None:
+            maps[id(m)] = m
+    for m in maps.values():
+        try:
+            m.madvise(mmap.MADV_DONTNEED)
+        except (AttributeError, OSError, ValueError):
+            pass
+
+
+def stack_rows(summaries: Mapping[int, Mapping[str, np.ndarray]],
+               ids,
+               key: str,
+               dtype,
+               dim: Optional[int] = None,
+               chunk: int = 4096) -> np.ndarray:
+    """``summaries[i][key]`` of every id as rows of one (N, D) array,
+    releasing the copied shard pages every ``chunk`` rows so the pool's
+    features are in memory once, not twice."""
+    if dim is None:
+        dim = int(np.asarray(summaries[int(ids[0])][key]).size) \
+            if len(ids) else 0
+    out = np.empty((len(ids), dim), dtype=dtype)
+    for start in range(0, len(ids), chunk):
+        rows = [summaries[int(i)][key] for i in ids[start:start + chunk]]
+        for r, row in enumerate(rows):
+            out[start + r] = row
+        release_mapped(rows)
+    return out
+
+
 @STRATEGIES.register_module(name=['CoreSet', 'core-set'])
 class CoreSet(BaseStrategy):
     """Greedy k-center on pooled image features (``img_feat``), with the
@@ -146,21 +185,13 @@ class CoreSet(BaseStrategy):
                     f'{type(self).__name__} needs the labeled images\' '
                     'img_feat (context.labeled_summaries) as initial centres')
             labeled = {}
-        x = np.empty((len(ids), self._dim(summaries, ids)), dtype=np.float32)
-        for r, i in enumerate(ids):
-            x[r] = summaries[int(i)]['img_feat']
-        centers = np.empty((len(labeled), x.shape[1]), dtype=np.float16)
-        for r, i in enumerate(labeled):
-            centers[r] = labeled[i]['img_feat']
+        x = stack_rows(summaries, ids, 'img_feat', np.float32)
+        centers = stack_rows(labeled, list(labeled), 'img_feat', np.float16,
+                             x.shape[1])
         rows, values = greedy_k_center(x, budget, rng, centers,
                                        self.weights(summaries, ids),
                                        self.device)
         return Selection(ids=ids[rows], scores=values)
-
-    @staticmethod
-    def _dim(summaries, ids) -> int:
-        return int(np.asarray(summaries[int(
-            ids[0])]['img_feat']).size) if len(ids) else 0
 
 
 @STRATEGIES.register_module(name=['CoreSetEnt', 'core-set-ent'])
