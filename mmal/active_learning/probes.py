@@ -399,10 +399,12 @@ class DetectorProbe:
         out = maps[0].new_zeros((rows.numel(), dim)).float()
         level, idx = locate(rows)
         num_base = head.prior_generator.num_base_priors
-        for d, (lv, i) in enumerate(zip(level, idx)):
-            loc = int(i) // num_base[lv]
-            y, x = divmod(loc, int(sizes[lv][1]))
-            vec = maps[lv][b, :, y, x].float()
+        for lv in np.unique(level):
+            mask = level == lv
+            loc = idx[mask] // num_base[lv]
+            fmap = maps[lv][b].flatten(1)  # (width, H * W)
+            cols = torch.as_tensor(loc, device=fmap.device)
             start = 0 if same else int(offsets[lv])
-            out[d, start:start + widths[lv]] = vec
+            out[torch.as_tensor(mask, device=out.device),
+                start:start + widths[lv]] = fmap[:, cols].t().float()
         return out
