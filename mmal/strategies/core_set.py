@@ -28,7 +28,8 @@ def pick_device(device: str = 'auto') -> torch.device:
 
 
 def _sq_norms(x: torch.Tensor) -> torch.Tensor:
-    return (x * x).sum(dim=1)
+    """Squared row norms, without an (N, D) temporary."""
+    return torch.linalg.vector_norm(x, dim=1).square_()
 
 
 @torch.no_grad()
