@@ -264,7 +264,12 @@ class DetectorProbe:
                                          tol[dets]).min()).flatten()
             close = (col[cand][None] - scores[dets][:, None]).abs() <= \
                 tol[dets][:, None]
-            for j, d in enumerate(dets.tolist()):
+            hits = close.sum(dim=1)
+            single = hits == 1
+            if single.any():  # the usual case: one source, no loop
+                rows[dets[single]] = cand[close[single].float().argmax(1)]
+            for j in torch.nonzero(~single).flatten().tolist():
+                d = int(dets[j])
                 options = cand[close[j]]
                 if options.numel() == 0:
                     raise StrategyError(
@@ -272,14 +277,12 @@ class DetectorProbe:
                         f'score {float(scores[d]):.6f}) of image '
                         f'{sample.metainfo.get("img_path")} to a '
                         f'{self._source} with that probability; the '
-                        'test_cfg rewrites '
-                        'scores (soft-NMS or score factors), which probes do '
-                        'not support')
-                if options.numel() > 1:  # equal probabilities: nearest box
-                    boxes = decode(options, labels[d].repeat(options.numel()))
-                    err = (boxes - pred.bboxes[d].to(boxes)).abs().sum(dim=1)
-                    options = options[err.argmin()][None]
-                rows[d] = options[0]
+                        'test_cfg rewrites scores (soft-NMS or score '
+                        'factors), which probes do not support')
+                # equal probabilities: the source with the nearest box
+                boxes = decode(options, labels[d].repeat(options.numel()))
+                err = (boxes - pred.bboxes[d].to(boxes)).abs().sum(dim=1)
+                rows[d] = options[err.argmin()]
         return rows
 
     @property
