@@ -58,8 +58,9 @@ def test_stacking_mapped_features_releases_pages_but_keeps_data(tmp_path):
     from mmal.strategies.core_set import stack_rows
     rng = np.random.default_rng(1)
     feats = rng.normal(size=(9, 6)).astype(np.float16)
-    write_shard(str(tmp_path / 'rank0-00000.npz'), list(range(9)),
-                [dict(img_feat=f) for f in feats])
+    write_shard(
+        str(tmp_path / 'rank0-00000.npz'), list(range(9)),
+        [dict(img_feat=f) for f in feats])
     got = read_shards(str(tmp_path))
     assert isinstance(got[0]['img_feat'], np.memmap)
     x = stack_rows(got, list(range(9)), 'img_feat', np.float32, chunk=4)
