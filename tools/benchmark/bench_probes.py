@@ -93,7 +93,8 @@ def parse_args(argv=None):
         '--score-tol',
         type=float,
         default=None,
-        help="DetectorProbe's score_tol (default: the probe's own, 1e-5)")
+        help="DetectorProbe's score_tol, relative to the score (default: "
+        "the probe's own, 1e-6)")
     p.add_argument('--seed', type=int, default=0)
     p.add_argument(
         '--profile',
