@@ -19,6 +19,11 @@ def parse_args():
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument(
         '--out', help='write the metrics to this json file as well')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help="test-time augmentation: the config's tta_model wraps the "
+        'model and tta_pipeline replaces the test pipeline')
     add_launch_args(parser)
     return parse_launch_args(parser)
 
@@ -31,6 +36,12 @@ def main():
     cfg = load_config(args.config, args.launcher, args.cfg_options,
                       args.work_dir)
     cfg.load_from = args.checkpoint
+    if args.tta:
+        if not cfg.get('tta_model') or not cfg.get('tta_pipeline'):
+            raise SystemExit(f'{args.config}: --tta needs tta_model and '
+                             'tta_pipeline in the config')
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.model = dict(**cfg.tta_model, module=cfg.model)
     prepare_toy_data(cfg)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()

@@ -331,6 +331,8 @@ class AcquisitionRunner:
             test_mode=True,
             pipeline=pipeline,
             backend_args=train_ds.get('backend_args'))
+        if train_ds.get('proposal_file'):  # detectors over given proposals
+            ds_cfg['proposal_file'] = train_ds.proposal_file
         return DATASETS.build(ds_cfg)
 
     @torch.no_grad()

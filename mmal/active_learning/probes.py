@@ -75,7 +75,12 @@ class DetectorProbe:
         self.model = model
         self.fields = tuple(fields)
         self.score_tol = score_tol
-        unknown = set(self.fields) - set(PREDICTION_FIELDS) - set(PROBE_FIELDS)
+        #: Fields the model computes itself (e.g. :class:`mmal.models.MIST`).
+        self.native = set(getattr(model, 'probe_fields',
+                                  ())) & set(self.fields)
+        unknown = (
+            set(self.fields) - set(PREDICTION_FIELDS) - set(PROBE_FIELDS) -
+            self.native)
         if unknown:
             known = sorted(set(FIELDS) & set(unknown))
             raise StrategyError(
@@ -84,7 +89,7 @@ class DetectorProbe:
                 (f' ({known} need a detector-specific probe that mmal does '
                  'not have for it)' if known else ''))
         self.kind = self._kind()
-        if {'cls_probs', 'feats'} & set(self.fields):
+        if self.kind != 'native' and {'cls_probs', 'feats'} & set(self.fields):
             self._check_scores_kept()
         self._handles: List = []
         self._store: Dict[str, object] = {}
@@ -96,6 +101,8 @@ class DetectorProbe:
         if 'img_feat' in self.fields and not hasattr(model, 'backbone'):
             raise StrategyError(f'detector {_name(model)} has no backbone, '
                                 'so it cannot provide field img_feat')
+        if self.native:
+            return 'native'
         roi_head = getattr(model, 'roi_head', None)
         if roi_head is not None:
             head = getattr(roi_head, 'bbox_head', None)
@@ -169,6 +176,9 @@ class DetectorProbe:
         want = set(self.fields)
         if 'img_feat' in want:
             self._hook(m.backbone, 'backbone')
+        if self.kind == 'native':
+            m.requested_fields = tuple(sorted(self.native))
+            return self
         if not want & {'cls_probs', 'feats'}:
             return self
         if self.kind == 'two_stage':
@@ -188,6 +198,8 @@ class DetectorProbe:
         return self
 
     def __exit__(self, *exc):
+        if self.kind == 'native':
+            self.model.requested_fields = ()
         for h in self._handles:
             h.remove()
         self._handles = []
@@ -198,7 +210,8 @@ class DetectorProbe:
     def run(self, batch) -> List[tuple]:
         """Run ``model.test_step(batch)``; returns ``(sample, fields)`` per
         image, ``fields`` holding numpy arrays."""
-        if not self._handles and set(self.fields) - set(PREDICTION_FIELDS):
+        if (not self._handles and not self.native
+                and set(self.fields) - set(PREDICTION_FIELDS)):
             raise RuntimeError('use DetectorProbe as a context manager')
         self._store = {}
         outputs = self.model.test_step(batch)
@@ -214,7 +227,9 @@ class DetectorProbe:
                 out['labels'] = pred.labels.cpu().numpy().astype(np.int64)
             if 'img_feat' in self.fields:
                 out['img_feat'] = self._img_feat(b, sample)
-            if {'cls_probs', 'feats'} & set(self.fields):
+            if self.kind == 'native':
+                out.update(self._native(pred))
+            elif {'cls_probs', 'feats'} & set(self.fields):
                 probs, feats = (
                     self._trace_two_stage(b, sample) if self.kind
                     == 'two_stage' else self._trace_dense(b, sample))
@@ -224,6 +239,17 @@ class DetectorProbe:
                     out['feats'] = feats.float().cpu().numpy()
             results.append((sample, out))
         return results
+
+    def _native(self, pred) -> Dict[str, np.ndarray]:
+        """The fields a model puts in its own predictions."""
+        out = {}
+        for field in ('cls_probs', 'feats'):
+            if field in self.native:
+                out[field] = pred.get(field).float().cpu().numpy()
+        if 'loss' in self.native:
+            out['loss'] = np.asarray(
+                pred.metainfo['wsod_loss'], dtype=np.float32)
+        return out
 
     def _img_feat(self, b: int, sample) -> np.ndarray:
         feat = self._store['backbone']

@@ -394,7 +394,9 @@ def prepare_toy_data(cfg) -> Optional[Dict[str, str]]:
 
     Configs built on ``configs/_base_/datasets/toy_shapes.py`` carry
     ``toy_data = dict(num_train=..., num_val=..., **ToySpec knobs)`` and
-    ``data_root``; other configs are left alone.
+    ``data_root``; other configs are left alone. A ``toy_proposals`` dict
+    (arguments of :func:`mmal.datasets.make_toy_proposals`) also makes the
+    proposal files of weakly-supervised configs.
 
     Args:
         cfg (mmengine.Config): The config.
@@ -404,4 +406,8 @@ def prepare_toy_data(cfg) -> Optional[Dict[str, str]]:
     """
     if not cfg.get('toy_data'):
         return None
-    return make_toy_benchmark(cfg.data_root, **cfg.toy_data)
+    paths = make_toy_benchmark(cfg.data_root, **cfg.toy_data)
+    if cfg.get('toy_proposals'):
+        from .proposals import make_toy_proposals
+        make_toy_proposals(cfg.data_root, paths, **cfg.toy_proposals)
+    return paths

@@ -34,6 +34,80 @@ def load_config(path: str,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(path))[0])
+    return apply_effective_batch(cfg)
+
+
+def _world_size_from_env() -> int:
+    for key in ('WORLD_SIZE', 'SLURM_NTASKS', 'OMPI_COMM_WORLD_SIZE'):
+        if os.environ.get(key):
+            return int(os.environ[key])
+    return 1
+
+
+def apply_effective_batch(cfg: Config,
+                          world_size: Optional[int] = None) -> Config:
+    """Keep the batch per optimizer step at ``cfg.effective_batch_size``
+    whatever the number of GPUs, by gradient accumulation.
+
+    With ``accumulative_counts = effective_batch_size / (batch_size x
+    world_size)`` micro-batches per step, the iteration-based counts of the
+    schedule (``train_cfg.max_iters`` and ``val_interval``, the
+    iteration-based ``param_scheduler`` bounds and milestones, the
+    checkpoint interval) are multiplied by the same factor, so that they
+    keep counting optimizer steps as the config states them. Configs
+    without ``effective_batch_size`` are returned unchanged.
+
+    Args:
+        cfg (Config): The config; changed in place.
+        world_size (int, optional): Number of processes; read from the
+            launcher's environment (``WORLD_SIZE``, ``SLURM_NTASKS``,
+            ``OMPI_COMM_WORLD_SIZE``) when None.
+
+    Returns:
+        Config: ``cfg``.
+
+    Raises:
+        ValueError: If the effective batch is not a multiple of the batch
+            per step across processes.
+    """
+    effective = cfg.get('effective_batch_size')
+    if not effective or cfg.get('effective_batch_applied'):
+        return cfg
+    world = world_size or _world_size_from_env()
+    per_step = cfg.train_dataloader.batch_size * world
+    if effective % per_step:
+        raise ValueError(
+            f'effective_batch_size={effective} is not a multiple of '
+            f'train_dataloader.batch_size x processes = {per_step}')
+    acc = effective // per_step
+    wrapper = cfg.optim_wrapper
+    if 'constructor' in wrapper and 'optimizer' not in wrapper:
+        for value in wrapper.values():
+            if isinstance(value, dict):
+                value['accumulative_counts'] = acc
+    else:
+        wrapper['accumulative_counts'] = acc
+    if acc > 1:
+        loop = cfg.get('train_cfg') or {}
+        for key in ('max_iters', 'val_interval'):
+            if isinstance(loop.get(key), int) and 'max_epochs' not in loop:
+                loop[key] *= acc
+        schedulers = cfg.get('param_scheduler') or []
+        if isinstance(schedulers, dict):
+            schedulers = [schedulers]
+        for sched in schedulers:
+            if sched.get('by_epoch', True):
+                continue
+            for key in ('begin', 'end'):
+                if isinstance(sched.get(key), int):
+                    sched[key] *= acc
+            if 'milestones' in sched:
+                sched['milestones'] = [m * acc for m in sched['milestones']]
+        ckpt = (cfg.get('default_hooks') or {}).get('checkpoint')
+        if ckpt and not ckpt.get('by_epoch', True) and ckpt.get('interval'):
+            ckpt['interval'] *= acc
+    cfg.effective_batch_applied = dict(
+        accumulative_counts=acc, world_size=world)
     return cfg
 
 

@@ -1,0 +1,122 @@
+# MIST on the toy shapes, from image-level labels only, on CPU in minutes:
+# a VGG16-shaped backbone cut to one conv per stage at a quarter width
+# (pool4 removed, conv5 dilated, stride 8), from scratch; toy proposals
+# (pixel grouping, mmal.datasets.make_toy_proposals); 128 px images.
+#   python tools/train.py configs/mist/mist_vgg16-tiny_toy.py
+_base_ = [
+    '../_base_/models/mist_vgg16.py', '../_base_/datasets/toy_shapes.py',
+    '../_base_/default_runtime.py'
+]
+num_classes = 6
+toy_data = dict(num_train=400, num_val=100, num_classes=6, seed=0)
+# Generated next to the toy data by tools/train.py (prepare_toy_data).
+toy_proposals = dict(max_proposals=200, seed=0)
+model = dict(
+    backbone=dict(
+        stages=((1, 64), (1, 128), (1, 256), (1, 256), (1, 256)),
+        width_mult=0.25,
+        frozen_stages=-1),
+    roi_head=dict(
+        bbox_roi_extractor=dict(
+            roi_layer=dict(sampling_ratio=1), out_channels=64),
+        bbox_head=dict(
+            num_classes=num_classes,
+            in_channels=64,
+            fc_out_channels=256,
+            dropout=0.2)),
+    train_cfg=dict(
+        rcnn=dict(
+            difs=dict(num=128, pos_fraction=0.25, pos_iou=0.5, neg_iou=0.3))))
+
+meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
+             'flip', 'flip_direction', 'image_labels', 'fully_annotated')
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadProposals', num_max_proposals=None),
+    dict(type='CleanProposals', min_size=2),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='ProposalBroadcaster',
+        transforms=[
+            dict(
+                type='RandomChoiceResize',
+                scales=[(160, 96), (160, 128), (160, 160)],
+                keep_ratio=True),
+            dict(type='RandomFlip', prob=0.5)
+        ]),
+    dict(type='PackDetInputs', meta_keys=meta_keys)
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadProposals', num_max_proposals=None),
+    dict(type='CleanProposals', min_size=2),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='ProposalBroadcaster',
+        transforms=[dict(type='Resize', scale=(128, 128), keep_ratio=True)]),
+    dict(type='PackDetInputs', meta_keys=meta_keys)
+]
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadProposals', num_max_proposals=None),
+    dict(type='CleanProposals', min_size=2),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='TestTimeAug',
+        transforms=[[
+            dict(
+                type='ProposalBroadcaster',
+                transforms=[dict(type='Resize', scale=s, keep_ratio=True)])
+            for s in [(160, 96), (160, 128), (160, 160)]
+        ],
+                    [
+                        dict(
+                            type='ProposalBroadcaster',
+                            transforms=[dict(type='RandomFlip', prob=p)])
+                        for p in (0., 1.)
+                    ], [dict(type='PackDetInputs', meta_keys=meta_keys)]])
+]
+train_dataloader = dict(
+    batch_size=8,
+    sampler=dict(
+        _delete_=True, type='MixedSupervisionSampler', strong_ratio=0.5),
+    batch_sampler=None,
+    dataset=dict(
+        type='WeakCocoDataset',
+        proposal_file='proposals/proposals_train.npz',
+        filter_cfg=dict(filter_empty_gt=False, min_size=0),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    dataset=dict(
+        type='WeakCocoDataset',
+        proposal_file='proposals/proposals_val.npz',
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+# Optimizer steps of 8 images whatever the number of processes (gradient
+# accumulation, mmal.utils.apply_effective_batch; none on one process).
+effective_batch_size = 8
+max_iters = 400
+train_cfg = dict(
+    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
+    clip_grad=dict(max_norm=10, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(
+        type='MultiStepLR',
+        by_epoch=False,
+        begin=0,
+        end=max_iters,
+        milestones=[int(max_iters * 0.8)],
+        gamma=0.1)
+]
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters),
+    logger=dict(type='LoggerHook', interval=50))
+log_processor = dict(by_epoch=False)
+auto_scale_lr = dict(enable=False, base_batch_size=8)

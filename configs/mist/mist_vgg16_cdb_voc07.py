@@ -1,0 +1,133 @@
+# MIST + Concrete DropBlock on PASCAL VOC 2007 trainval from image-level
+# labels, Selective Search proposals; wetectron's VOC schedule: batch 8
+# (effective, any number of GPUs), lr 0.01, 30k iterations, multi-scale
+# training 480-1200 with flips; AP50 on VOC07 test (--tta for wetectron's
+# multi-scale + flip testing).
+#   python tools/train.py configs/mist/mist_vgg16_cdb_voc07.py
+# Proposals: wetectron's Selective Search pickles converted with
+# tools/misc/convert_proposals.py (see docs/models/mist.md).
+# ImageNet VGG16 weights: set model.backbone.init_cfg (docs/models/mist.md).
+_base_ = ['../_base_/models/mist_vgg16.py', '../_base_/default_runtime.py']
+num_classes = 20
+model = dict(
+    roi_head=dict(
+        bbox_head=dict(num_classes=num_classes),
+        cdb=dict(type='ConcreteDropBlock', in_channels=512)))
+
+dataset_type = 'WeakVOCDataset'
+data_root = 'data/VOCdevkit/'
+backend_args = None
+meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
+             'flip', 'flip_direction', 'image_labels', 'fully_annotated')
+train_scales = [(2000, s) for s in (480, 576, 688, 864, 1000, 1200)]
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadProposals', num_max_proposals=None),
+    dict(type='CleanProposals', min_size=2),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='ProposalBroadcaster',
+        transforms=[
+            dict(
+                type='RandomChoiceResize',
+                scales=train_scales,
+                keep_ratio=True),
+            dict(type='RandomFlip', prob=0.5)
+        ]),
+    dict(type='PackDetInputs', meta_keys=meta_keys)
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadProposals', num_max_proposals=None),
+    dict(type='CleanProposals', min_size=2),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='ProposalBroadcaster',
+        transforms=[dict(type='Resize', scale=(2000, 688), keep_ratio=True)]),
+    dict(type='PackDetInputs', meta_keys=meta_keys)
+]
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadProposals', num_max_proposals=None),
+    dict(type='CleanProposals', min_size=2),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='TestTimeAug',
+        transforms=[[
+            dict(
+                type='ProposalBroadcaster',
+                transforms=[dict(type='Resize', scale=s, keep_ratio=True)])
+            for s in train_scales
+        ],
+                    [
+                        dict(
+                            type='ProposalBroadcaster',
+                            transforms=[dict(type='RandomFlip', prob=p)])
+                        for p in (0., 1.)
+                    ], [dict(type='PackDetInputs', meta_keys=meta_keys)]])
+]
+train_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='MixedSupervisionSampler', strong_ratio=0.5),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='VOC2007/ImageSets/Main/trainval.txt',
+        data_prefix=dict(sub_data_root='VOC2007/'),
+        proposal_file='proposals/SS-voc07-trainval.npz',
+        filter_cfg=dict(filter_empty_gt=False, min_size=0),
+        pipeline=train_pipeline,
+        backend_args=backend_args))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='VOC2007/ImageSets/Main/test.txt',
+        data_prefix=dict(sub_data_root='VOC2007/'),
+        proposal_file='proposals/SS-voc07-test.npz',
+        test_mode=True,
+        pipeline=test_pipeline,
+        backend_args=backend_args))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
+test_evaluator = val_evaluator
+
+effective_batch_size = 8
+max_iters = 30000
+train_cfg = dict(
+    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+# Detector: SGD lr 0.01; Concrete DropBlock: its own optimizer, 100x lower
+# (BiB fine-tunes with 4e-4 / 4e-6).
+optim_wrapper = dict(
+    constructor='MISTOptimWrapperConstructor',
+    detector=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)),
+    cdb=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='SGD', lr=1e-4, momentum=0.9, weight_decay=5e-4)))
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=1 / 3, by_epoch=False, begin=0, end=200),
+    dict(
+        type='MultiStepLR',
+        by_epoch=False,
+        begin=0,
+        end=max_iters,
+        milestones=[20000, 26700],
+        gamma=0.1)
+]
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5000),
+    logger=dict(type='LoggerHook', interval=50))
+log_processor = dict(by_epoch=False)
+auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -1,0 +1,3 @@
+from .mixed_supervision_sampler import MixedSupervisionSampler
+
+__all__ = ['MixedSupervisionSampler']

@@ -1,0 +1,3 @@
+from .proposal_transforms import CleanProposals
+
+__all__ = ['CleanProposals']

@@ -1,0 +1,3 @@
+from .wsod_vgg import WSODVGG16
+
+__all__ = ['WSODVGG16']

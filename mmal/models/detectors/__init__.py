@@ -1,0 +1,3 @@
+from .mist import MIST, MISTOptimWrapperConstructor
+
+__all__ = ['MIST', 'MISTOptimWrapperConstructor']

@@ -1,0 +1,3 @@
+from .concrete_dropblock import ConcreteDropBlock
+
+__all__ = ['ConcreteDropBlock']

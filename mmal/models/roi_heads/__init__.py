@@ -1,0 +1,3 @@
+from .mist_roi_head import MISTBBoxHead, MISTRoIHead
+
+__all__ = ['MISTBBoxHead', 'MISTRoIHead']

@@ -1,0 +1,3 @@
+from .mist_tta import MISTTTAModel
+
+__all__ = ['MISTTTAModel']

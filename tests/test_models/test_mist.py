@@ -1,0 +1,307 @@
+"""The MIST detector: losses, mixed supervision, prediction, CDB, TTA."""
+import copy
+
+import pytest
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
+
+from mmal.active_learning.probes import DetectorProbe
+from mmal.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+
+NUM_CLASSES = 4
+
+
+def tiny_mist(cdb: bool = False, difs=True, seed: int = 0):
+    torch.manual_seed(seed)
+    roi_head = dict(
+        type='MISTRoIHead',
+        bbox_roi_extractor=dict(
+            type='SingleRoIExtractor',
+            roi_layer=dict(
+                type='RoIAlign',
+                output_size=7,
+                sampling_ratio=2,
+                pool_mode='max',
+                aligned=False),
+            out_channels=16,
+            featmap_strides=[8]),
+        bbox_head=dict(
+            type='MISTBBoxHead',
+            num_classes=NUM_CLASSES,
+            in_channels=16,
+            fc_out_channels=32,
+            dropout=0.0))
+    if cdb:
+        roi_head['cdb'] = dict(type='ConcreteDropBlock', in_channels=16)
+    cfg = dict(
+        type='MIST',
+        data_preprocessor=dict(
+            type='DetDataPreprocessor',
+            mean=[128, 128, 128],
+            std=[64, 64, 64],
+            pad_size_divisor=8),
+        backbone=dict(type='WSODVGG16', width_mult=1 / 32, frozen_stages=-1),
+        roi_head=roi_head,
+        train_cfg=dict(
+            rcnn=dict(
+                difs=dict(num=32, pos_fraction=0.25, pos_iou=0.5, neg_iou=0.3
+                          ) if difs else None)),
+        test_cfg=dict(rcnn=dict()))
+    model = MODELS.build(ConfigDict(cfg))
+    model.init_weights()
+    return model
+
+
+def make_sample(labels=(1, 3), strong=False, seed=0, scale=1.0, size=64):
+    g = torch.Generator().manual_seed(seed)
+    shape = (int(size * scale), int(size * scale))
+    sample = DetDataSample(
+        metainfo=dict(
+            img_shape=shape,
+            ori_shape=(size, size),
+            scale_factor=(scale, scale),
+            pad_shape=shape,
+            batch_input_shape=shape,
+            img_path=f'img{seed}.png',
+            image_labels=list(labels),
+            fully_annotated=strong))
+    xy = torch.rand(60, 2, generator=g) * size * 0.7
+    wh = torch.rand(60, 2, generator=g) * size * 0.4 + 4
+    boxes = torch.cat([xy, (xy + wh).clamp(max=size)], 1) * scale
+    sample.proposals = InstanceData(bboxes=boxes)
+    sample.gt_instances = InstanceData(
+        bboxes=torch.tensor([[4., 4, 30, 30], [34, 30, 60, 62]]) * scale,
+        labels=torch.tensor([labels[0], labels[-1]] if labels else [0, 0]))
+    return sample
+
+
+def make_batch(samples, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs = [
+        torch.rand(3, *s.metainfo['img_shape'], generator=g) * 255
+        for s in samples
+    ]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def losses_of(model, samples, seed=0):
+    data = model.data_preprocessor(make_batch(samples, seed), True)
+    return model.loss(data['inputs'], data['data_samples'])
+
+
+def test_losses_are_finite_and_backward_reaches_every_branch():
+    model = tiny_mist()
+    model.train()
+    losses = losses_of(model, [make_sample(), make_sample(strong=True)])
+    assert set(losses) == {'loss_mil'} | {
+        f'loss_refine{k}_{t}'
+        for k in range(3)
+        for t in ('cls', 'reg')
+    }
+    assert all(torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    head = model.roi_head.bbox_head
+    for layer in [head.mil_cls, head.mil_det, *head.refine_cls]:
+        assert layer.weight.grad is not None
+        assert layer.weight.grad.abs().sum() > 0
+
+
+def test_image_without_positive_label_has_zero_refinement_loss():
+    model = tiny_mist()
+    model.train()
+    losses = losses_of(model, [make_sample(labels=())])
+    for key, value in losses.items():
+        if key.startswith('loss_refine'):
+            assert float(value) == 0.0, key
+    assert float(losses['loss_mil']) > 0
+
+
+def test_weak_images_never_use_their_boxes_strong_images_do():
+    model = tiny_mist()
+    model.eval()  # no dropout / sampling noise; losses still computed
+
+    def loss(strong, shift):
+        sample = make_sample(strong=strong)
+        sample.gt_instances.bboxes = sample.gt_instances.bboxes + shift
+        with torch.no_grad():
+            out = losses_of(model, [sample])
+        return {k: float(v) for k, v in out.items()}
+
+    assert loss(False, 0) == loss(False, 7)
+    strong_a, strong_b = loss(True, 0), loss(True, 7)
+    assert strong_a['loss_mil'] == strong_b['loss_mil']
+    assert strong_a['loss_refine0_cls'] != strong_b['loss_refine0_cls']
+
+
+def test_golden_losses_with_a_seed():
+    model = tiny_mist(seed=0)
+    model.eval()
+    with torch.no_grad():
+        losses = losses_of(model, [make_sample(), make_sample(strong=True)])
+    got = {k: round(float(v), 4) for k, v in losses.items()}
+    expected = GOLDEN
+    assert got == pytest.approx(expected, abs=2e-4)
+
+
+# Recorded from this implementation (torch 2.x, CPU); a change here means
+# the losses changed: check why before updating.
+GOLDEN = {
+    'loss_mil': 0.8363,
+    'loss_refine0_cls': 2.4242,
+    'loss_refine0_reg': 0.1815,
+    'loss_refine1_cls': 0.9684,
+    'loss_refine1_reg': 0.0712,
+    'loss_refine2_cls': 0.9616,
+    'loss_refine2_reg': 0.0603
+}
+
+
+def test_sgd_steps_reduce_the_loss_on_a_fixed_batch():
+    model = tiny_mist(difs=False)
+    model.train()
+    samples = [make_sample(seed=1), make_sample(strong=True, seed=2)]
+    data = model.data_preprocessor(make_batch(samples), True)
+    optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def total():
+        return sum(model.loss(data['inputs'], data['data_samples']).values())
+
+    first = float(total())
+    for _ in range(15):
+        optim.zero_grad()
+        total().backward()
+        optim.step()
+    assert float(total()) < 0.8 * first
+
+
+def test_predict_format_and_rescale():
+    model = tiny_mist()
+    model.eval()
+    model.roi_head.test_cfg['max_per_img'] = 20
+    with torch.no_grad():
+        plain = model.predict(
+            model.data_preprocessor(make_batch([make_sample()]))['inputs'],
+            [make_sample()])[0].pred_instances
+        assert len(plain) <= 20
+        assert plain.bboxes.shape == (len(plain), 4)
+        assert plain.labels.max() < NUM_CLASSES
+        assert (plain.scores[:-1] >= plain.scores[1:]).all()
+        # The same proposals on a 2x image, rescaled back: same boxes.
+        big = make_sample(scale=2.0)
+        scaled = model.roi_head.predict((torch.zeros(1, 16, 16, 16), ),
+                                        [big.proposals], [big])[0]
+        small = make_sample()
+        ref = model.roi_head.predict((torch.zeros(1, 16, 8, 8), ),
+                                     [small.proposals], [small])[0]
+    assert (scaled.bboxes <= 64 + 1e-4).all()
+    # Features differ across sizes, so compare the decoding directly.
+    deltas = torch.zeros(60, 4 * NUM_CLASSES)
+    dec_big = model.roi_head._decode(big.proposals.bboxes, deltas, big, True)
+    dec_small = model.roi_head._decode(small.proposals.bboxes, deltas, small,
+                                       True)
+    torch.testing.assert_close(dec_big, dec_small)
+    assert len(ref) > 0
+
+
+def test_probe_fields_come_from_the_same_forward():
+    model = tiny_mist()
+    model.eval()
+    batch = make_batch([make_sample(), make_sample(labels=(2, ), seed=3)])
+    fields = ('bboxes', 'scores', 'labels', 'cls_probs', 'feats', 'img_feat',
+              'loss')
+    with DetectorProbe(model, fields) as probe:
+        outputs = probe.run(batch)
+    assert model.requested_fields == ()
+    for _, out in outputs:
+        n = len(out['scores'])
+        assert out['cls_probs'].shape == (n, NUM_CLASSES + 1)
+        assert out['feats'].shape == (n, 32)
+        assert out['img_feat'].ndim == 1
+        assert out['loss'].shape == () and out['loss'] >= 0
+        # Each score is its detection's class probability.
+        rows = out['cls_probs'][range(n), out['labels']]
+        assert abs(rows - out['scores']).max() < 1e-5
+
+
+def test_concrete_dropblock_identity_in_eval_and_masks_in_train():
+    cdb = MODELS.build(dict(type='ConcreteDropBlock', in_channels=8))
+    x = torch.rand(5, 8, 7, 7)
+    cdb.eval()
+    assert torch.equal(cdb(x), x)
+    cdb.train()
+    assert not torch.equal(cdb(x), x)
+
+
+def test_cdb_two_pass_update_moves_both_parameter_sets():
+    model = tiny_mist(cdb=True)
+    build = OPTIM_WRAPPER_CONSTRUCTORS.build(
+        dict(
+            type='MISTOptimWrapperConstructor',
+            optim_wrapper_cfg=dict(
+                detector=dict(
+                    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01)),
+                cdb=dict(
+                    type='OptimWrapper', optimizer=dict(type='SGD',
+                                                        lr=0.01)))))
+    wrappers = build(model)
+    det_ids = {id(p) for p in wrappers['detector'].param_groups[0]['params']}
+    cdb_params = list(model.roi_head.cdb.parameters())
+    assert not det_ids & {id(p) for p in cdb_params}
+    before_cdb = [p.detach().clone() for p in cdb_params]
+    fc = model.roi_head.bbox_head.fc6.weight
+    before_fc = fc.detach().clone()
+    model.train()
+    log = model.train_step(
+        make_batch([make_sample(), make_sample(strong=True)]), wrappers)
+    assert 'loss' in log
+    assert not torch.equal(before_fc, fc)
+    assert any(not torch.equal(a, b) for a, b in zip(before_cdb, cdb_params))
+    assert all(p.grad is None or not p.grad.any() for p in cdb_params)
+
+
+def test_tta_of_one_view_equals_plain_prediction():
+    model = tiny_mist()
+    model.eval()
+    tta = MODELS.build(dict(type='MISTTTAModel', module=model))
+    sample = make_sample()
+    batch = make_batch([sample])
+    with torch.no_grad():
+        plain = model.test_step(copy.deepcopy(batch))[0].pred_instances
+        views = {k: [v] for k, v in copy.deepcopy(batch).items()}
+        merged = tta.test_step(views)[0].pred_instances
+    torch.testing.assert_close(merged.bboxes, plain.bboxes)
+    torch.testing.assert_close(merged.scores, plain.scores)
+    assert model.roi_head.raw_output is False
+
+
+def test_tta_undoes_flips_before_averaging():
+    model = tiny_mist()
+    model.eval()
+    tta = MODELS.build(dict(type='MISTTTAModel', module=model))
+    sample = make_sample()
+    batch = make_batch([sample])
+    flipped = copy.deepcopy(batch)
+    img = flipped['inputs'][0].flip(-1)
+    flipped['inputs'][0] = img
+    fs = flipped['data_samples'][0]
+    boxes = fs.proposals.bboxes.clone()
+    boxes[:, [0, 2]] = 64 - fs.proposals.bboxes[:, [2, 0]]
+    fs.proposals.bboxes = boxes
+    fs.set_metainfo(dict(flip=True, flip_direction='horizontal'))
+    with torch.no_grad():
+        model.roi_head.raw_output = True
+        raw = model.test_step(copy.deepcopy(flipped))[0].pred_instances
+        model.roi_head.raw_output = False
+        merged = tta.merge_preds([[
+            copy.deepcopy(flipped['data_samples'][0]).__class__(
+                metainfo=fs.metainfo, pred_instances=raw)
+        ]])[0].pred_instances
+    # Every merged box lies on the unflipped proposals' side of the image:
+    # its centre matches an unflipped decoded box of the same proposal.
+    assert len(merged) > 0
+    unflipped = 64 - raw.bboxes.reshape(-1, NUM_CLASSES, 4)[:, :, [2, 0]]
+    inds = merged.proposal_inds
+    lab = merged.labels
+    torch.testing.assert_close(merged.bboxes[:, [0, 2]], unflipped[inds, lab])
