@@ -344,3 +344,43 @@ def test_strategies_of_a_protocol_differ_only_in_the_strategy(group):
             if cfg.get(k) != reference.get(k))
         assert not changed, f'{config} differs from {configs[0]} in {changed}'
     assert len(set(types)) == len(types), types
+
+
+@pytest.mark.parametrize('config,cdb', [
+    ('configs/mist/mist_vgg16_cdb_voc07.py', True),
+    ('configs/mist/mist_vgg16_coco14.py', False),
+])
+def test_mist_configs_follow_wetectron(config, cdb):
+    from mmal.utils import apply_effective_batch
+    cfg = Config.fromfile(osp.join(REPO, config))
+    assert cfg.effective_batch_size == 8
+    assert cfg.model.type == 'MIST'
+    assert cfg.model.backbone.type == 'WSODVGG16'
+    head = cfg.model.roi_head
+    assert head.bbox_head.num_refine == 3
+    assert head.bbox_roi_extractor.featmap_strides == [8]
+    assert ('cdb' in head and head.cdb is not None) == cdb
+    assert cfg.model.train_cfg.rcnn.refine_loss_weights == (3.0, 1.0, 1.0)
+    assert cfg.model.test_cfg.rcnn.nms.iou_threshold == 0.3
+    assert cfg.model.test_cfg.rcnn.max_per_img == 100
+    optim = cfg.optim_wrapper.get('detector', cfg.optim_wrapper).optimizer
+    assert optim.type == 'SGD' and optim.lr == 0.01
+    if 'voc07' in config:
+        assert cfg.train_cfg.max_iters == 30000
+    broadcaster = [
+        t for t in cfg.train_dataloader.dataset.pipeline
+        if t['type'] == 'ProposalBroadcaster'
+    ][0]
+    resize, flip = broadcaster.transforms
+    assert sorted(s[1]
+                  for s in resize.scales) == [480, 576, 688, 864, 1000, 1200]
+    assert flip.prob == 0.5
+    assert cfg.train_dataloader.sampler.type == 'MixedSupervisionSampler'
+    assert cfg.train_dataloader.dataset.proposal_file.endswith('.npz')
+    # 8 GPUs x 1 image: no accumulation; 1 GPU: 8 micro-batches per step.
+    for world, acc in ((8, 1), (1, 8)):
+        scaled = apply_effective_batch(
+            Config.fromfile(osp.join(REPO, config)), world_size=world)
+        wrapper = scaled.optim_wrapper.get('detector', scaled.optim_wrapper)
+        assert wrapper.accumulative_counts == acc
+        assert scaled.train_cfg.max_iters == cfg.train_cfg.max_iters * acc

@@ -8,7 +8,18 @@ _base_ = [
     '../_base_/default_runtime.py'
 ]
 num_classes = 6
-toy_data = dict(num_train=400, num_val=100, num_classes=6, seed=0)
+# Harder than the default toy data: groups of touching same-class shapes
+# (a weak detector tends to box the group, or one part), clutter, overlap
+# and small shapes, the situations box-in-box (BiB) acquisition targets.
+toy_data = dict(
+    num_train=400,
+    num_val=100,
+    num_classes=6,
+    group_prob=0.35,
+    clutter=0.3,
+    max_occlusion=0.2,
+    small_fraction=0.15,
+    seed=0)
 # Generated next to the toy data by tools/train.py (prepare_toy_data).
 toy_proposals = dict(max_proposals=200, seed=0)
 model = dict(

@@ -14,8 +14,15 @@ model = dict(
         bbox_head=dict(num_classes=num_classes),
         cdb=dict(type='ConcreteDropBlock', in_channels=512)))
 
-dataset_type = 'WeakVOCDataset'
+# VOC in COCO format (mmdet's pascal_voc.py converter, docs/get_started.md)
+# like every mmal VOC config, so active-learning splits apply unchanged;
+# difficult objects become iscrowd boxes, which give no image label.
+# WeakVOCDataset reads the XML files instead (same labels).
+dataset_type = 'WeakCocoDataset'
 data_root = 'data/VOCdevkit/'
+classes = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
+           'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike',
+           'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor')
 backend_args = None
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
              'flip', 'flip_direction', 'image_labels', 'fully_annotated')
@@ -74,8 +81,9 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file='VOC2007/ImageSets/Main/trainval.txt',
-        data_prefix=dict(sub_data_root='VOC2007/'),
+        metainfo=dict(classes=classes),
+        ann_file='annotations/voc07_trainval.json',
+        data_prefix=dict(img=''),
         proposal_file='proposals/SS-voc07-trainval.npz',
         filter_cfg=dict(filter_empty_gt=False, min_size=0),
         pipeline=train_pipeline,
@@ -89,8 +97,9 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file='VOC2007/ImageSets/Main/test.txt',
-        data_prefix=dict(sub_data_root='VOC2007/'),
+        metainfo=dict(classes=classes),
+        ann_file='annotations/voc07_test.json',
+        data_prefix=dict(img=''),
         proposal_file='proposals/SS-voc07-test.npz',
         test_mode=True,
         pipeline=test_pipeline,

@@ -35,6 +35,11 @@ field             two-stage (Faster R-CNN)    dense (RetinaNet, SSD)
 ``img_feat``      global average of the backbone's last output over the
                   image's valid (unpadded) area
 ================  ==========================  ==============================
+
+A model that computes fields itself declares them in ``probe_fields``
+(:class:`mmal.models.MIST`: ``cls_probs``, ``feats`` and the per-image
+``loss``); the probe then sets ``model.requested_fields`` for the pass and
+reads them from the predictions instead of tracing.
 """
 from typing import Dict, List, Sequence
 

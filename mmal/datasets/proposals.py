@@ -541,6 +541,34 @@ def _match_entries(data: dict, images: List[dict]) -> Tuple[list, str]:
     return by_id_hits, 'id'
 
 
+def voc_image_set(image_set: str) -> List[dict]:
+    """The images of a VOC image set file (``VOC2007/ImageSets/Main/
+    trainval.txt``) as COCO image records: ``id`` is the integer file stem
+    (as :class:`mmal.datasets.WeakVOCDataset` keys proposals), ``width`` /
+    ``height`` come from ``Annotations/{stem}.xml``."""
+    import xml.etree.ElementTree as ET
+    voc_dir = osp.dirname(osp.dirname(osp.dirname(osp.abspath(image_set))))
+    with open(image_set) as f:
+        stems = [line.split()[0] for line in f if line.strip()]
+    images = []
+    for stem in stems:
+        xml = osp.join(voc_dir, 'Annotations', f'{stem}.xml')
+        try:
+            size = ET.parse(xml).getroot().find('size')
+            width = int(size.find('width').text)
+            height = int(size.find('height').text)
+        except (OSError, ET.ParseError, AttributeError, ValueError) as e:
+            raise ValueError(f'{xml}: cannot read the image size of {stem} '
+                             f'listed in {image_set} ({e})') from e
+        images.append(
+            dict(
+                id=int(stem),
+                file_name=f'{stem}.jpg',
+                width=width,
+                height=height))
+    return images
+
+
 def convert_proposal_pickle(pkl_path: str,
                             ann_file: str,
                             out_path: str,
@@ -559,7 +587,8 @@ def convert_proposal_pickle(pkl_path: str,
 
     Args:
         pkl_path (str): The proposal pickle.
-        ann_file (str): COCO annotation json whose images get proposals.
+        ann_file (str): COCO annotation json whose images get proposals, or
+            a VOC image set ``.txt`` (see :func:`voc_image_set`).
         out_path (str): Output ``.npz``.
         box_order (str): ``'xyxy'`` or ``'yxyx'`` (raw Selective Search
             ``.mat`` order). Defaults to ``'xyxy'``.
@@ -578,8 +607,11 @@ def convert_proposal_pickle(pkl_path: str,
     if box_order not in ('xyxy', 'yxyx'):
         raise ValueError(f'box_order must be xyxy or yxyx, got {box_order!r}')
     data = read_proposal_pickle(pkl_path)
-    with open(ann_file) as f:
-        coco = json.load(f)
+    if ann_file.endswith('.txt'):
+        coco = dict(images=voc_image_set(ann_file))
+    else:
+        with open(ann_file) as f:
+            coco = json.load(f)
     images = coco.get('images') if isinstance(coco, dict) else None
     if not isinstance(images, list):
         raise ValueError(f'{ann_file}: expected a COCO json with an images '

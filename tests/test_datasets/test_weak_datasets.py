@@ -3,6 +3,7 @@ the effective batch."""
 import json
 import os
 import os.path as osp
+import pickle
 
 import cv2
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 from mmengine.config import Config
 
 from mmal.datasets import (CleanProposals, MixedSupervisionSampler,
-                           WeakCocoDataset, WeakVOCDataset, save_proposals,
+                           WeakCocoDataset, WeakVOCDataset,
+                           convert_proposal_pickle, save_proposals,
                            toy_class_names)
 from mmal.utils import apply_effective_batch
 
@@ -131,6 +133,39 @@ def test_voc_image_labels_skip_difficult_keep_small(tmp_path):
     }
     bird = ds.get_data_info(1)['instances'][0]
     assert bird['ignore_flag'] == 1  # mmdet's min-size rule, as documented
+
+    # wetectron's VOC proposal pickle (integer indexes), converted against
+    # the image set, attaches to the VOC dataset's images.
+    pkl = tmp_path / 'ss.pkl'
+    with open(pkl, 'wb') as f:
+        pickle.dump(
+            dict(
+                boxes=[
+                    np.array([[0, 0, 30, 30], [0, 0, 99, 99]], np.float32),
+                    np.array([[5, 5, 9, 9]], np.float32)
+                ],
+                scores=[np.ones(2), np.ones(1)],
+                indexes=[2, 1]), f)
+    out = tmp_path / 'ss.npz'
+    report = convert_proposal_pickle(
+        str(pkl), str(voc / 'ImageSets/Main/trainval.txt'), str(out))
+    assert report['matched'] == 2
+    ds = WeakVOCDataset(
+        data_root=str(root),
+        ann_file='VOC2007/ImageSets/Main/trainval.txt',
+        data_prefix=dict(sub_data_root='VOC2007/'),
+        proposal_file=str(out),
+        pipeline=[])
+    boxes = {
+        ds.get_data_info(i)['img_id']:
+        ds.get_data_info(i)['proposals']['bboxes'].tolist()
+        for i in range(len(ds))
+    }
+    # Clipped to the 64 x 48 image of 000002.
+    assert boxes == {
+        '000001': [[5, 5, 9, 9]],
+        '000002': [[0, 0, 30, 30], [0, 0, 64, 48]]
+    }
 
 
 def test_clean_proposals_transform():

@@ -20,7 +20,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Convert a proposal pickle to a proposal .npz.')
     parser.add_argument('pkl', help='proposal pickle')
-    parser.add_argument('ann_file', help='COCO annotation json')
+    parser.add_argument(
+        'ann_file',
+        help='COCO annotation json, or a VOC image set .txt (ids are the '
+        'integer file stems, sizes from Annotations/*.xml)')
     parser.add_argument('out', help='output proposal file (.npz)')
     parser.add_argument(
         '--box-order',

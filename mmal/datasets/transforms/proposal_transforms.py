@@ -25,23 +25,18 @@ class CleanProposals(BaseTransform):
         self.min_size = min_size
 
     def transform(self, results: dict) -> dict:
-        from mmal.datasets.proposals import clean_proposals
+        from mmal.datasets.proposals import apply_clean
         shape = results.get('img_shape', results.get('ori_shape'))
         h, w = shape[:2]
-        boxes = results['proposals']
-        scores = results.get('proposals_scores')
-        keep = clean_proposals(boxes, (h, w), self.min_size)
-        boxes = boxes[keep].copy()
-        boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
-        boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
+        boxes, scores = apply_clean(results['proposals'],
+                                    results.get('proposals_scores'), (h, w),
+                                    self.min_size)
         if len(boxes) == 0:
             boxes = np.array([[0, 0, w, h]], dtype=np.float32)
             scores = np.zeros(1, dtype=np.float32)
-        elif scores is not None:
-            scores = scores[keep]
-        results['proposals'] = boxes.astype(np.float32)
+        results['proposals'] = boxes
         if scores is not None:
-            results['proposals_scores'] = scores.astype(np.float32)
+            results['proposals_scores'] = scores
         return results
 
     def __repr__(self) -> str:
