@@ -5,7 +5,7 @@
 #   python tools/train.py configs/mist/mist_vgg16-tiny_toy.py
 _base_ = [
     '../_base_/models/mist_vgg16.py', '../_base_/datasets/toy_shapes.py',
-    '../_base_/default_runtime.py'
+    '../_base_/schedules/mist_iter.py'
 ]
 num_classes = 6
 # Harder than the default toy data: groups of touching same-class shapes
@@ -41,51 +41,43 @@ model = dict(
 
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
              'flip', 'flip_direction', 'image_labels', 'fully_annotated')
-train_pipeline = [
+load = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadProposals', num_max_proposals=None),
     dict(type='CleanProposals', min_size=2),
     dict(type='LoadAnnotations', with_bbox=True),
+]
+pack = dict(type='PackDetInputs', meta_keys=meta_keys)
+scales = [(160, 96), (160, 128), (160, 160)]
+train_pipeline = load + [
     dict(
         type='ProposalBroadcaster',
         transforms=[
-            dict(
-                type='RandomChoiceResize',
-                scales=[(160, 96), (160, 128), (160, 160)],
-                keep_ratio=True),
+            dict(type='RandomChoiceResize', scales=scales, keep_ratio=True),
             dict(type='RandomFlip', prob=0.5)
-        ]),
-    dict(type='PackDetInputs', meta_keys=meta_keys)
+        ]), pack
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadProposals', num_max_proposals=None),
-    dict(type='CleanProposals', min_size=2),
-    dict(type='LoadAnnotations', with_bbox=True),
+test_pipeline = load + [
     dict(
         type='ProposalBroadcaster',
         transforms=[dict(type='Resize', scale=(128, 128), keep_ratio=True)]),
-    dict(type='PackDetInputs', meta_keys=meta_keys)
+    pack
 ]
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadProposals', num_max_proposals=None),
-    dict(type='CleanProposals', min_size=2),
-    dict(type='LoadAnnotations', with_bbox=True),
+tta_pipeline = load + [
     dict(
         type='TestTimeAug',
         transforms=[[
             dict(
                 type='ProposalBroadcaster',
                 transforms=[dict(type='Resize', scale=s, keep_ratio=True)])
-            for s in [(160, 96), (160, 128), (160, 160)]
+            for s in scales
         ],
                     [
                         dict(
                             type='ProposalBroadcaster',
                             transforms=[dict(type='RandomFlip', prob=p)])
                         for p in (0., 1.)
-                    ], [dict(type='PackDetInputs', meta_keys=meta_keys)]])
+                    ], [pack]])
 ]
 train_dataloader = dict(
     batch_size=8,
@@ -104,14 +96,8 @@ val_dataloader = dict(
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# Optimizer steps of 8 images whatever the number of processes (gradient
-# accumulation, mmal.utils.apply_effective_batch; none on one process).
-effective_batch_size = 8
 max_iters = 400
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
@@ -126,8 +112,4 @@ param_scheduler = [
         milestones=[int(max_iters * 0.8)],
         gamma=0.1)
 ]
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters),
-    logger=dict(type='LoggerHook', interval=50))
-log_processor = dict(by_epoch=False)
-auto_scale_lr = dict(enable=False, base_batch_size=8)
+default_hooks = dict(checkpoint=dict(interval=max_iters))

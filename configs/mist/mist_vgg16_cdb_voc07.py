@@ -7,7 +7,7 @@
 # Proposals: wetectron's Selective Search pickles converted with
 # tools/misc/convert_proposals.py (see docs/models/mist.md).
 # ImageNet VGG16 weights: set model.backbone.init_cfg (docs/models/mist.md).
-_base_ = ['../_base_/models/mist_vgg16.py', '../_base_/default_runtime.py']
+_base_ = ['../_base_/models/mist_vgg16.py', '../_base_/schedules/mist_iter.py']
 num_classes = 20
 model = dict(
     roi_head=dict(
@@ -27,11 +27,14 @@ backend_args = None
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
              'flip', 'flip_direction', 'image_labels', 'fully_annotated')
 train_scales = [(2000, s) for s in (480, 576, 688, 864, 1000, 1200)]
-train_pipeline = [
+load = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadProposals', num_max_proposals=None),
     dict(type='CleanProposals', min_size=2),
     dict(type='LoadAnnotations', with_bbox=True),
+]
+pack = dict(type='PackDetInputs', meta_keys=meta_keys)
+train_pipeline = load + [
     dict(
         type='ProposalBroadcaster',
         transforms=[
@@ -40,24 +43,15 @@ train_pipeline = [
                 scales=train_scales,
                 keep_ratio=True),
             dict(type='RandomFlip', prob=0.5)
-        ]),
-    dict(type='PackDetInputs', meta_keys=meta_keys)
+        ]), pack
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadProposals', num_max_proposals=None),
-    dict(type='CleanProposals', min_size=2),
-    dict(type='LoadAnnotations', with_bbox=True),
+test_pipeline = load + [
     dict(
         type='ProposalBroadcaster',
         transforms=[dict(type='Resize', scale=(2000, 688), keep_ratio=True)]),
-    dict(type='PackDetInputs', meta_keys=meta_keys)
+    pack
 ]
-tta_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadProposals', num_max_proposals=None),
-    dict(type='CleanProposals', min_size=2),
-    dict(type='LoadAnnotations', with_bbox=True),
+tta_pipeline = load + [
     dict(
         type='TestTimeAug',
         transforms=[[
@@ -71,7 +65,7 @@ tta_pipeline = [
                             type='ProposalBroadcaster',
                             transforms=[dict(type='RandomFlip', prob=p)])
                         for p in (0., 1.)
-                    ], [dict(type='PackDetInputs', meta_keys=meta_keys)]])
+                    ], [pack]])
 ]
 train_dataloader = dict(
     batch_size=1,
@@ -108,12 +102,8 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
 test_evaluator = val_evaluator
 
-effective_batch_size = 8
 max_iters = 30000
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 # Detector: SGD lr 0.01; Concrete DropBlock: its own optimizer, 100x lower
 # (BiB fine-tunes with 4e-4 / 4e-6).
 optim_wrapper = dict(
@@ -135,8 +125,3 @@ param_scheduler = [
         milestones=[20000, 26700],
         gamma=0.1)
 ]
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5000),
-    logger=dict(type='LoggerHook', interval=50))
-log_processor = dict(by_epoch=False)
-auto_scale_lr = dict(enable=False, base_batch_size=8)
