@@ -10,8 +10,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmal.datasets import prepare_toy_data
-from mmal.utils import (add_launch_args, load_config, parse_launch_args,
-                        register_all_modules)
+from mmal.utils import (add_launch_args, apply_effective_batch, load_config,
+                        parse_launch_args, register_all_modules)
 
 
 def parse_args():
@@ -38,7 +38,7 @@ def build_cfg(args) -> Config:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-    return cfg
+    return apply_effective_batch(cfg)
 
 
 def main():

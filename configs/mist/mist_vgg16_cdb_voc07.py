@@ -114,6 +114,11 @@ optim_wrapper = dict(
     cdb=dict(
         type='OptimWrapper',
         optimizer=dict(type='SGD', lr=1e-4, momentum=0.9, weight_decay=5e-4)))
+# Several GPUs: both passes of the DropBlock step go through DDP.
+model_wrapper_cfg = dict(
+    type='MISTDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=True)
 param_scheduler = [
     dict(
         type='LinearLR', start_factor=1 / 3, by_epoch=False, begin=0, end=200),

@@ -35,6 +35,7 @@ val_evaluator = dict(
 test_evaluator = val_evaluator
 max_iters = 200000
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+model_wrapper_cfg = None  # no DropBlock: mmengine's default DDP wrapper
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',

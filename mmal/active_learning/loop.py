@@ -38,6 +38,7 @@ from mmengine.runner import Runner
 from mmal.registry import ORACLES
 from mmal.strategies import build_strategy
 from mmal.utils.checkpoint import load_checkpoint_safely
+from mmal.utils.config import apply_effective_batch
 from mmal.utils.fileio import atomic_write_json, atomic_write_text
 from .acquisition import (AcquisitionRunner, broadcast,
                           check_checkpoint_classes, dataset_img_dir,
@@ -327,11 +328,13 @@ class ActiveLearningLoop:
         else:
             cfg.resume, cfg.load_from = False, init or cfg.get('load_from')
         if is_distributed() and not torch.cuda.is_available():
-            cfg.model_wrapper_cfg = dict(
-                type='MMDistributedDataParallel',
-                broadcast_buffers=False,
-                device_ids=None)
-        return cfg
+            wrapper = dict(
+                cfg.get('model_wrapper_cfg')
+                or dict(type='MMDistributedDataParallel'))
+            wrapper.update(broadcast_buffers=False, device_ids=None)
+            cfg.model_wrapper_cfg = wrapper
+        # Last, so that the schedule written above counts optimizer steps.
+        return apply_effective_batch(cfg)
 
     def _labeled_ids(self, k: int) -> np.ndarray:
         return read_split(cycle_dir(self.work_dir, k), self.pool).labeled_ids

@@ -83,6 +83,18 @@ class WeakSupervisionMixin:
             strong = {_image_key(data_list[i]['img_id']) for i in picked}
         for info in data_list:
             info['fully_annotated'] = _image_key(info['img_id']) in strong
+        boxless = [
+            info['img_id'] for info in data_list
+            if info['fully_annotated'] and info.get('image_labels')
+            and not any(not inst.get('ignore_flag', 0)
+                        for inst in info.get('instances', []))
+        ]
+        if boxless:
+            raise ValueError(
+                f'{self.ann_file}: {len(boxless)} images flagged fully '
+                'annotated have image-level labels but no boxes in this '
+                f'file, e.g. image ids {boxless[:5]}; their boxes must be in '
+                'the ann_file (they would train as all background)')
         return data_list
 
     def load_proposals(self) -> None:

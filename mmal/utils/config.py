@@ -34,10 +34,12 @@ def load_config(path: str,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(path))[0])
-    return apply_effective_batch(cfg)
+    return cfg
 
 
-def _world_size_from_env() -> int:
+def _world_size_from_env(launcher: str) -> int:
+    if launcher in (None, 'none'):
+        return 1
     for key in ('WORLD_SIZE', 'SLURM_NTASKS', 'OMPI_COMM_WORLD_SIZE'):
         if os.environ.get(key):
             return int(os.environ[key])
@@ -47,7 +49,9 @@ def _world_size_from_env() -> int:
 def apply_effective_batch(cfg: Config,
                           world_size: Optional[int] = None) -> Config:
     """Keep the batch per optimizer step at ``cfg.effective_batch_size``
-    whatever the number of GPUs, by gradient accumulation.
+    whatever the number of GPUs, by gradient accumulation. Training tools
+    call it on the config they train with (``tools/train.py``, each cycle
+    of the active-learning loop).
 
     With ``accumulative_counts = effective_batch_size / (batch_size x
     world_size)`` micro-batches per step, the iteration-based counts of the
@@ -59,9 +63,10 @@ def apply_effective_batch(cfg: Config,
 
     Args:
         cfg (Config): The config; changed in place.
-        world_size (int, optional): Number of processes; read from the
-            launcher's environment (``WORLD_SIZE``, ``SLURM_NTASKS``,
-            ``OMPI_COMM_WORLD_SIZE``) when None.
+        world_size (int, optional): Number of processes; when None, 1 for
+            ``cfg.launcher == 'none'``, else read from the launcher's
+            environment (``WORLD_SIZE``, ``SLURM_NTASKS``,
+            ``OMPI_COMM_WORLD_SIZE``).
 
     Returns:
         Config: ``cfg``.
@@ -73,7 +78,7 @@ def apply_effective_batch(cfg: Config,
     effective = cfg.get('effective_batch_size')
     if not effective or cfg.get('effective_batch_applied'):
         return cfg
-    world = world_size or _world_size_from_env()
+    world = world_size or _world_size_from_env(cfg.get('launcher'))
     per_step = cfg.train_dataloader.batch_size * world
     if effective % per_step:
         raise ValueError(

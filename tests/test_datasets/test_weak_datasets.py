@@ -78,6 +78,30 @@ def test_strong_flags_by_fraction_and_by_file(toy_root, tmp_path):
         _weak_coco(toy_root, strong_ann_file=str(split))
 
 
+def test_fully_annotated_images_need_their_boxes(toy_root, tmp_path):
+    with open(_coco(toy_root)) as f:
+        coco = json.load(f)
+    # A weak-only copy: image-level labels on the image records, no boxes.
+    coco['annotations'] = []
+    weak = tmp_path / 'weak.json'
+    weak.write_text(json.dumps(coco))
+    split = tmp_path / 'labeled.json'
+    split.write_text(json.dumps(dict(images=[dict(id=3)])))
+    kwargs = dict(
+        data_root=toy_root,
+        data_prefix=dict(img='train/'),
+        filter_cfg=dict(filter_empty_gt=False),
+        metainfo=dict(classes=toy_class_names(6)),
+        pipeline=[])
+    ds = WeakCocoDataset(ann_file=str(weak), **kwargs)
+    assert ds.get_data_info(2)['image_labels'] == [
+        c - 1 for c in coco['images'][2]['image_labels']
+    ]
+    with pytest.raises(ValueError, match=r'no boxes.*image ids \[3\]'):
+        WeakCocoDataset(
+            ann_file=str(weak), strong_ann_file=str(split), **kwargs)
+
+
 def test_proposals_attach_by_id_and_missing_ones_are_named(toy_root, tmp_path):
     path = tmp_path / 'props.npz'
     ids = _all_proposals(toy_root, path)
@@ -249,3 +273,14 @@ def test_effective_batch_is_independent_of_the_gpu_count(world, acc):
 def test_effective_batch_must_divide():
     with pytest.raises(ValueError, match='effective_batch_size=8'):
         apply_effective_batch(_schedule_cfg(batch_size=3), world_size=1)
+
+
+def test_effective_batch_counts_processes_only_under_a_launcher(monkeypatch):
+    monkeypatch.setenv('WORLD_SIZE', '4')
+    monkeypatch.setenv('SLURM_NTASKS', '4')
+    cfg = _schedule_cfg()
+    cfg.launcher = 'none'  # one process inside a multi-task allocation
+    assert apply_effective_batch(cfg).optim_wrapper.accumulative_counts == 8
+    cfg = _schedule_cfg()
+    cfg.launcher = 'pytorch'
+    assert apply_effective_batch(cfg).optim_wrapper.accumulative_counts == 2

@@ -218,21 +218,34 @@ def test_concrete_dropblock_identity_in_eval_and_masks_in_train():
     assert not torch.equal(cdb(x), x)
 
 
-def test_cdb_two_pass_update_moves_both_parameter_sets():
+def test_cdb_two_pass_update_keeps_the_gradients_apart():
     model = tiny_mist(cdb=True)
-    build = OPTIM_WRAPPER_CONSTRUCTORS.build(
-        dict(
-            type='MISTOptimWrapperConstructor',
-            optim_wrapper_cfg=dict(
-                detector=dict(
-                    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01)),
-                cdb=dict(
-                    type='OptimWrapper', optimizer=dict(type='SGD',
-                                                        lr=0.01)))))
-    wrappers = build(model)
+    wrappers = _cdb_wrappers(model)
     det_ids = {id(p) for p in wrappers['detector'].param_groups[0]['params']}
     cdb_params = list(model.roi_head.cdb.parameters())
     assert not det_ids & {id(p) for p in cdb_params}
+    det_params = [p for p in model.parameters() if id(p) in det_ids]
+    grads = {}
+
+    def record(name, wrapper):
+        step = wrapper.step
+
+        def spy():
+            grads[name] = dict(
+                det=[
+                    p.grad is not None and bool(p.grad.any())
+                    for p in det_params
+                ],
+                cdb=[
+                    p.grad is not None and bool(p.grad.any())
+                    for p in cdb_params
+                ])
+            step()
+
+        wrapper.step = spy
+
+    record('detector', wrappers['detector'])
+    record('cdb', wrappers['cdb'])
     before_cdb = [p.detach().clone() for p in cdb_params]
     fc = model.roi_head.bbox_head.fc6.weight
     before_fc = fc.detach().clone()
@@ -240,9 +253,13 @@ def test_cdb_two_pass_update_moves_both_parameter_sets():
     log = model.train_step(
         make_batch([make_sample(), make_sample(strong=True)]), wrappers)
     assert 'loss' in log
+    # Pass 1 updates the detector only, pass 2 the DropBlock network only.
+    assert any(grads['detector']['det'])
+    assert not any(grads['detector']['cdb'])
+    assert any(grads['cdb']['cdb'])
+    assert not any(grads['cdb']['det'])
     assert not torch.equal(before_fc, fc)
     assert any(not torch.equal(a, b) for a, b in zip(before_cdb, cdb_params))
-    assert all(p.grad is None or not p.grad.any() for p in cdb_params)
 
 
 def test_tta_of_one_view_equals_plain_prediction():
@@ -289,3 +306,68 @@ def test_tta_undoes_flips_before_averaging():
     inds = merged.proposal_inds
     lab = merged.labels
     torch.testing.assert_close(merged.bboxes[:, [0, 2]], unflipped[inds, lab])
+
+
+def _ddp_worker(rank, world, port, out_dir):
+    import torch.distributed as dist
+
+    from mmal.models import MISTDistributedDataParallel
+    from mmal.utils import register_all_modules
+    register_all_modules()
+    dist.init_process_group(
+        'gloo',
+        init_method=f'tcp://127.0.0.1:{port}',
+        rank=rank,
+        world_size=world)
+    try:
+        model = tiny_mist(cdb=True, seed=0)
+        model.train()
+        before = {k: v.detach().clone() for k, v in model.named_parameters()}
+        ddp = MISTDistributedDataParallel(
+            model, broadcast_buffers=False, find_unused_parameters=True)
+        wrappers = _cdb_wrappers(model)
+        for step in range(2):
+            batch = make_batch([make_sample(seed=10 * rank + step)], seed=rank)
+            ddp.train_step(batch, wrappers)
+        after = {k: v.detach().clone() for k, v in model.named_parameters()}
+        torch.save(
+            dict(before=before, after=after),
+            osp.join(out_dir, f'rank{rank}.pt'))
+    finally:
+        dist.destroy_process_group()
+
+
+def _cdb_wrappers(model):
+    build = OPTIM_WRAPPER_CONSTRUCTORS.build(
+        dict(
+            type='MISTOptimWrapperConstructor',
+            optim_wrapper_cfg=dict(
+                detector=dict(
+                    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01)),
+                cdb=dict(
+                    type='OptimWrapper', optimizer=dict(type='SGD',
+                                                        lr=0.01)))))
+    return build(model)
+
+
+def test_cdb_two_pass_step_through_ddp_keeps_replicas_in_sync(tmp_path):
+    """Two gloo processes, different images: after the DropBlock steps both
+    replicas hold the same (changed) detector and DropBlock weights."""
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    mp.spawn(_ddp_worker, args=(2, port, str(tmp_path)), nprocs=2)
+    r0 = torch.load(tmp_path / 'rank0.pt', weights_only=True)
+    r1 = torch.load(tmp_path / 'rank1.pt', weights_only=True)
+    for name, value in r0['after'].items():
+        torch.testing.assert_close(value, r1['after'][name], msg=name)
+    moved = {
+        name
+        for name, value in r0['after'].items()
+        if not torch.equal(value, r0['before'][name])
+    }
+    assert any(n.startswith('roi_head.cdb.') for n in moved)
+    assert 'roi_head.bbox_head.fc6.weight' in moved

@@ -22,8 +22,10 @@ def parse_args(argv=None):
     parser.add_argument('pkl', help='proposal pickle')
     parser.add_argument(
         'ann_file',
-        help='COCO annotation json, or a VOC image set .txt (ids are the '
-        'integer file stems, sizes from Annotations/*.xml)')
+        help='the COCO annotation json the dataset reads (e.g. mmdet-'
+        'converted '
+        'voc07_trainval.json), or a VOC image set .txt for WeakVOCDataset '
+        '(ids are the integer file stems, sizes from Annotations/*.xml)')
     parser.add_argument('out', help='output proposal file (.npz)')
     parser.add_argument(
         '--box-order',

@@ -1,3 +1,6 @@
-from .mist import MIST, MISTOptimWrapperConstructor
+from .mist import (MIST, MISTDistributedDataParallel,
+                   MISTOptimWrapperConstructor)
 
-__all__ = ['MIST', 'MISTOptimWrapperConstructor']
+__all__ = [
+    'MIST', 'MISTDistributedDataParallel', 'MISTOptimWrapperConstructor'
+]

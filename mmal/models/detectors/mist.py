@@ -4,10 +4,11 @@ from typing import Dict, Iterable, Sequence
 
 import torch
 from mmdet.models.detectors import TwoStageDetector
+from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import OptimWrapperDict
 
-from mmal.registry import (MODELS, OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
-                           OPTIMIZERS)
+from mmal.registry import (MODEL_WRAPPERS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS,
+                           OPTIM_WRAPPERS, OPTIMIZERS)
 
 
 @contextlib.contextmanager
@@ -91,6 +92,20 @@ class MIST(TwoStageDetector):
     def train_step(self, data, optim_wrapper):
         if not isinstance(optim_wrapper, OptimWrapperDict):
             return super().train_step(data, optim_wrapper)
+        return self.two_pass_step(data, optim_wrapper, self)
+
+    def two_pass_step(self, data, optim_wrapper: OptimWrapperDict, model):
+        """One Concrete DropBlock training step: the detector descends its
+        loss with the DropBlock network fixed, then a second forward lets
+        the DropBlock network ascend the same loss with the detector fixed.
+
+        Args:
+            data: A batch from the dataloader.
+            optim_wrapper (OptimWrapperDict): ``detector`` and ``cdb``.
+            model: What runs the forward passes: this model, or the
+                :class:`MISTDistributedDataParallel` wrapping it (so that
+                gradients are averaged across processes).
+        """
         cdb = getattr(self.roi_head, 'cdb', None)
         if cdb is None or set(optim_wrapper.keys()) != {'detector', 'cdb'}:
             raise ValueError(
@@ -103,17 +118,36 @@ class MIST(TwoStageDetector):
         cdb_ids = {id(p) for p in cdb_params}
         det_params = [p for p in self.parameters() if id(p) not in cdb_ids]
         data = self.data_preprocessor(data, True)
-        # Pass 1: the detector descends its loss; DropBlock is fixed.
-        with detector.optim_context(self), _no_grad_for(cdb_params):
-            losses = self._run_forward(data, mode='loss')
+        with detector.optim_context(model), _no_grad_for(cdb_params):
+            losses = model(**data, mode='loss')
         parsed, log_vars = self.parse_losses(losses)
         detector.update_params(parsed)
-        # Pass 2: DropBlock ascends the detector's loss; detector fixed.
-        with dropblock.optim_context(self), _no_grad_for(det_params):
-            losses = self._run_forward(data, mode='loss')
+        with dropblock.optim_context(model), _no_grad_for(det_params):
+            losses = model(**data, mode='loss')
         parsed_cdb, _ = self.parse_losses(losses)
         dropblock.update_params(-parsed_cdb)
         return log_vars
+
+
+@MODEL_WRAPPERS.register_module()
+class MISTDistributedDataParallel(MMDistributedDataParallel):
+    """mmengine's DDP wrapper, able to run MIST's two-pass Concrete
+    DropBlock step (an ``OptimWrapperDict``) with both passes going through
+    DDP. Use with ``find_unused_parameters=True``: each pass leaves one
+    parameter set without gradients.
+
+    Config::
+
+        model_wrapper_cfg = dict(
+            type='MISTDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=True)
+    """
+
+    def train_step(self, data, optim_wrapper):
+        if isinstance(optim_wrapper, OptimWrapperDict):
+            return self.module.two_pass_step(data, optim_wrapper, self)
+        return super().train_step(data, optim_wrapper)
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()

@@ -51,7 +51,9 @@ class ConcreteDropBlock(BaseModule):
     def forward(self, feats: Tensor) -> Tensor:
         if not self.training or feats.numel() == 0:
             return feats
-        drop_p = self.max_drop * torch.sigmoid(self.mask_net(feats))
+        # The mask network sees the features but sends no gradient back
+        # into the detector: the detector must not learn to steer it.
+        drop_p = self.max_drop * torch.sigmoid(self.mask_net(feats.detach()))
         noise = torch.rand_like(drop_p).clamp(1e-6, 1 - 1e-6)
         logits = (
             torch.log(drop_p + 1e-6) - torch.log1p(-drop_p + 1e-6) +
