@@ -392,10 +392,6 @@ def test_toy_proposals_deterministic_and_capped(toy30):
     assert (b1[:, :2] >= 0).all() and (b1[:, 2:] <= 128).all()
     for cap in (1, 20):
         assert len(toy_proposals(img, cap)[0]) == cap
-    start = time.perf_counter()
-    for _ in range(10):
-        toy_proposals(img)
-    assert (time.perf_counter() - start) / 10 < 0.1  # ~7 ms here
     # any RGB image works, also a flat one
     big = np.random.default_rng(0).integers(0, 255, (300, 500, 3), np.uint8)
     boxes, _ = toy_proposals(big)
