@@ -46,6 +46,18 @@ class WeakSupervisionMixin:
         strong_seed (int): Seed of that choice. Defaults to 0.
     """
 
+    def __init__(self,
+                 *args,
+                 strong_ann_file: Optional[str] = None,
+                 strong_fraction: float = 0.0,
+                 strong_seed: int = 0,
+                 **kwargs):
+        self._init_weak(strong_ann_file, strong_fraction, strong_seed)
+        super().__init__(*args, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        return self._flag_fully_annotated(super().load_data_list())
+
     def _init_weak(self, strong_ann_file: Optional[str],
                    strong_fraction: float, strong_seed: int) -> None:
         if not 0.0 <= strong_fraction <= 1.0:
@@ -122,11 +134,12 @@ class WeakSupervisionMixin:
             info['proposals'] = proposals[_image_key(info['img_id'])]
 
     @staticmethod
-    def _labels_from_instances(instances: List[dict]) -> List[int]:
+    def _labels_from_instances(instances: List[dict],
+                               skip: str = 'ignore_flag') -> List[int]:
+        """Classes of the instances whose ``skip`` flag is not set."""
         return sorted({
             int(inst['bbox_label'])
-            for inst in instances if not inst.get('ignore_flag', 0)
-            and not inst.get('difficult', False)
+            for inst in instances if not inst.get(skip, False)
         })
 
 
@@ -134,15 +147,6 @@ class WeakSupervisionMixin:
 class WeakCocoDataset(WeakSupervisionMixin, CocoDataset):
     """mmdet's ``CocoDataset`` with image-level labels, fully-annotated
     flags and npz proposals (see :class:`WeakSupervisionMixin`)."""
-
-    def __init__(self,
-                 *args,
-                 strong_ann_file: Optional[str] = None,
-                 strong_fraction: float = 0.0,
-                 strong_seed: int = 0,
-                 **kwargs):
-        self._init_weak(strong_ann_file, strong_fraction, strong_seed)
-        super().__init__(*args, **kwargs)
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
         info = super().parse_data_info(raw_data_info)
@@ -163,23 +167,11 @@ class WeakCocoDataset(WeakSupervisionMixin, CocoDataset):
                 info['instances'])
         return info
 
-    def load_data_list(self) -> List[dict]:
-        return self._flag_fully_annotated(super().load_data_list())
-
 
 @DATASETS.register_module()
 class WeakVOCDataset(WeakSupervisionMixin, VOCDataset):
     """mmdet's ``VOCDataset`` with image-level labels (difficult objects
     excluded, small ones kept), fully-annotated flags and npz proposals."""
-
-    def __init__(self,
-                 *args,
-                 strong_ann_file: Optional[str] = None,
-                 strong_fraction: float = 0.0,
-                 strong_seed: int = 0,
-                 **kwargs):
-        self._init_weak(strong_ann_file, strong_fraction, strong_seed)
-        super().__init__(*args, **kwargs)
 
     def _parse_instance_info(self, raw_ann_info, minus_one: bool = True):
         instances = super()._parse_instance_info(raw_ann_info, minus_one)
@@ -195,12 +187,6 @@ class WeakVOCDataset(WeakSupervisionMixin, VOCDataset):
 
     def parse_data_info(self, img_info: dict) -> dict:
         info = super().parse_data_info(img_info)
-        info['image_labels'] = sorted({
-            int(inst['bbox_label'])
-            for inst in info.get('instances', [])
-            if not inst.get('difficult', False)
-        })
+        info['image_labels'] = self._labels_from_instances(
+            info.get('instances', []), skip='difficult')
         return info
-
-    def load_data_list(self) -> List[dict]:
-        return self._flag_fully_annotated(super().load_data_list())

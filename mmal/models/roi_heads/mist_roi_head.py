@@ -303,26 +303,25 @@ class MISTRoIHead(BaseRoIHead):
         gt_boxes = get_box_tensor(gt.bboxes).to(rois)
         branches = list(zip(out['refine_cls'], out['refine_reg']))
         if gt_boxes.shape[0] == 0:  # only background
-            assign = None
-        else:
-            assign = assign_proposals(rois, gt_boxes, gt.labels, None,
-                                      self.num_classes,
-                                      self.train_cfg['fg_iou'])
-        difs = self.train_cfg.get('difs')
-        keep = torch.arange(rois.shape[0], device=rois.device)
-        if assign is None:
-            labels = torch.full_like(keep, self.num_classes)
+            labels = rois.new_full((rois.shape[0], ),
+                                   self.num_classes,
+                                   dtype=torch.long)
             return [(F.cross_entropy(c, labels), r.sum() * 0)
                     for c, r in branches]
+        assign = assign_proposals(rois, gt_boxes, gt.labels, None,
+                                  self.num_classes, self.train_cfg['fg_iou'])
+        difs = self.train_cfg.get('difs')
         if difs:
             with torch.no_grad():
                 mean_logits = torch.stack(
                     [c.detach().float() for c in out['refine_cls']]).mean(0)
                 hardness = mean_logits.softmax(dim=1)[:, :-1].max(dim=1)[0]
             keep = difs_sample(assign.max_iou, hardness, **difs)
-        sub = type(assign)(*(t[keep] for t in assign))
+            assign = type(assign)(*(t[keep] for t in assign))
+            rois = rois[keep]
+            branches = [(c[keep], r[keep]) for c, r in branches]
         return [
-            self._fast_rcnn_losses(c[keep], r[keep], rois[keep], sub, gt_boxes)
+            self._fast_rcnn_losses(c, r, rois, assign, gt_boxes)
             for c, r in branches
         ]
 
