@@ -134,6 +134,7 @@ def detections(draw, n_images):
             cls_probs=rng.dirichlet(np.ones(4), n),
             feats=rng.normal(size=(n, 5)),
             img_feat=rng.normal(size=6),
+            loss=rng.uniform(0, 2),
             img_labels=np.unique(labels))
     return pool
 

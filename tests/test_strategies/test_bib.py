@@ -1,0 +1,316 @@
+"""BiB (box-in-box) and its variants, the loss baseline: planted pairs,
+planted picks, seeding rules, chunked vs in-memory selection."""
+import numpy as np
+import pytest
+
+from mmal.active_learning.acquisition import read_shards, write_shard
+from mmal.apis import select_images
+from mmal.strategies import SelectionContext, build_strategy
+from mmal.strategies.bib import PairMatrix, box_in_box_pairs
+
+SMALL = [10, 10, 20, 20]  # area 100
+
+
+def pairs(boxes, labels, **kw):
+    s, l_ = box_in_box_pairs(np.array(boxes, float), np.array(labels), **kw)
+    return list(zip(s.tolist(), l_.tolist()))
+
+
+def test_nested_boxes_of_the_same_class_pair_other_classes_do_not():
+    big = [0, 0, 40, 40]
+    assert pairs([SMALL, big], [1, 1]) == [(0, 1)]
+    assert pairs([SMALL, big], [1, 2]) == []
+    # the small box is never its own large box, and a large box does not
+    # pair with itself through a duplicate
+    assert pairs([big, big], [1, 1]) == []
+
+
+def test_area_ratio_and_cover_thresholds_are_inclusive():
+    # area exactly 3 x 100 = 300 (10 x 30), small box fully inside
+    assert pairs([SMALL, [10, 0, 20, 30]], [0, 0]) == [(0, 1)]
+    # area 290 < 300: no pair
+    assert pairs([SMALL, [10, 0, 20, 29]], [0, 0]) == []
+    # cover exactly 0.8: 8 of the small box's 10 columns inside
+    assert pairs([SMALL, [12, 0, 40, 40]], [0, 0]) == [(0, 1)]
+    # cover 0.7: no pair
+    assert pairs([SMALL, [13, 0, 40, 40]], [0, 0]) == []
+    # other thresholds by argument
+    assert pairs([SMALL, [10, 0, 20, 29]], [0, 0], mu=2.9) == [(0, 1)]
+    assert pairs([SMALL, [13, 0, 40, 40]], [0, 0], delta=0.7) == [(0, 1)]
+
+
+def test_paper_pairs_every_large_box_code_only_the_first():
+    boxes = [SMALL, [0, 0, 40, 40], [5, 5, 60, 60]]
+    assert pairs(boxes, [0, 0, 0], pairing='all') == [(0, 1), (0, 2)]
+    assert pairs(boxes, [0, 0, 0], pairing='first') == [(0, 1)]
+
+
+def fields(boxes, labels, scores=None, img_labels=None, dim=3, seed=0):
+    n = len(boxes)
+    feats = np.random.default_rng(seed).normal(size=(n, dim))
+    return dict(
+        bboxes=np.array(boxes, np.float32).reshape(-1, 4),
+        labels=np.array(labels, np.int64),
+        scores=np.array(scores if scores is not None else [0.9] * n,
+                        np.float32),
+        feats=feats.astype(np.float32),
+        img_labels=np.array(
+            img_labels if img_labels is not None else sorted(set(labels)),
+            np.int64))
+
+
+def test_summary_keeps_scored_detections_of_the_image_labels_only():
+    bib = build_strategy(dict(type='bib'))
+    f = fields([SMALL, [0, 0, 40, 40]], [2, 2])
+    s = bib.summarize(f)
+    assert s['pair_labels'].tolist() == [2]
+    assert s['pair_feats'].dtype == np.float16
+    np.testing.assert_allclose(
+        s['pair_feats'][0],
+        np.concatenate([f['feats'][0], f['feats'][1]]),
+        rtol=1e-3)
+    np.testing.assert_array_equal(s['pair_boxes'][0], SMALL + [0, 0, 40, 40])
+    # class 2 is not among the image-level labels: ignored
+    s = bib.summarize(fields([SMALL, [0, 0, 40, 40]], [2, 2], img_labels=[1]))
+    assert len(s['pair_feats']) == 0 and s['pair_feats'].shape[1] == 6
+    # ... unless image labels are not used
+    free = build_strategy(dict(type='bib', use_image_labels=False))
+    assert 'img_labels' not in free.requires
+    f = fields([SMALL, [0, 0, 40, 40]], [2, 2], img_labels=[1])
+    assert len(free.summarize(f)['pair_labels']) == 1
+    # the large box scored 0.1: not above the threshold
+    s = bib.summarize(fields([SMALL, [0, 0, 40, 40]], [2, 2], [0.9, 0.1]))
+    assert len(s['pair_labels']) == 0
+
+
+def image(*pair_feats, dim=2):
+    """A summary with the given ``dim``-d pair features (rows)."""
+    f = np.array(pair_feats, np.float16).reshape(len(pair_feats), dim)
+    n = len(f)
+    return dict(
+        pair_feats=f,
+        pair_boxes=np.zeros((n, 8), np.float32),
+        pair_labels=np.zeros(n, np.int64),
+        det_boxes=np.zeros((0, 4), np.float32),
+        det_scores=np.zeros(0, np.float32),
+        det_labels=np.zeros(0, np.int64))
+
+
+def context(labeled_summaries=None, cycle=0):
+    labeled = labeled_summaries or {}
+    return SelectionContext(
+        labeled_ids=np.array(sorted(labeled), np.int64),
+        class_counts=np.zeros(1, np.int64),
+        class_image_counts=np.zeros(1, np.int64),
+        num_classes=1,
+        cycle=cycle,
+        labeled_summaries=labeled)
+
+
+def run(summaries, budget, seed=0, ctx=None, **cfg):
+    bib = build_strategy(dict(type='bib', **cfg))
+    return bib.select(summaries, budget, ctx or context(),
+                      np.random.default_rng(seed))
+
+
+X1, X2, X3, Z = [0, 0], [5, 0], [0, 5], [60, 60]
+
+
+def planted_pool():
+    return {
+        1: image(X1, X2, X3),  # most pairs: the first-cycle seed
+        2: image(X2, X2),  # same as two of image 1's pairs
+        3: image(Z),  # far from everything
+        4: image(X3, X3),
+        5: image(),  # no pair
+    }
+
+
+@pytest.mark.parametrize('trials', [True, False])
+def test_first_cycle_seed_is_the_image_with_most_pairs_and_its_pairs_all_become_centres(  # noqa: E501
+        trials):
+    for seed in range(8):
+        sel = run(planted_pool(), 2, seed, local_trials=trials)
+        # 2 and 4 coincide with pairs of image 1 (not only with the drawn
+        # one): weight 0, so 3 is the only possible second pick.
+        assert sel.ids.tolist() == [1, 3]
+        assert sel.scores[0] == 3  # the seed's number of pairs
+        assert sel.scores[1] == pytest.approx(np.hypot(55, 60), rel=1e-3)
+        assert sel.extra['by_bib'] == 2 and sel.extra['filled'] == 0
+
+
+def test_seed_ties_are_broken_at_random_with_the_seed():
+    pool = {i: image([10.0 * i, 0], [10.0 * i, 1]) for i in range(6)}
+    firsts = {int(run(pool, 1, seed).ids[0]) for seed in range(30)}
+    assert len(firsts) > 1
+    assert run(pool, 3, 7).ids.tolist() == run(pool, 3, 7).ids.tolist()
+
+
+def test_later_cycles_seed_with_the_previously_selected_pairs():
+    pool = {10: image(X1, X1, X1), 11: image(Z)}
+    # first cycle: the image with most pairs
+    assert run(pool, 1).ids.tolist() == [10]
+    # later cycle: image 10's pairs coincide with a labeled image's pair
+    labeled = {99: image(X1)}
+    sel = run(pool, 1, ctx=context(labeled, cycle=1))
+    assert sel.ids.tolist() == [11]
+    assert sel.extra['centre_pairs'] == 1
+
+
+def test_fill_up_when_few_images_have_pairs():
+    pool = {i: image() for i in range(6)}
+    pool[3] = image(X1, X2)
+    pool[4] = image(Z)
+    for seed in range(5):
+        sel = run(pool, 5, seed)
+        ids = sel.ids.tolist()
+        assert len(ids) == 5 and len(set(ids)) == 5
+        assert set(ids[:2]) == {3, 4}  # pairs first, then the fill-up
+        assert sel.extra['by_bib'] == 2 and sel.extra['filled'] == 3
+    # pool smaller than the budget: everything
+    assert sorted(run(pool, 50).ids.tolist()) == list(range(6))
+
+
+def cluster_pool():
+    """Seed image 0 at the origin; ten one-pair images at distance 10; one
+    outlier at distance 20. Picking a cluster image lowers the potential by
+    about 10 x 100, the outlier only by 400."""
+    pool = {0: image([0, 0], [0, 0])}
+    for i in range(1, 11):
+        pool[i] = image([10, 0.001 * i])
+    pool[11] = image([0, 20])
+    return pool
+
+
+def test_greedy_local_trials_keep_the_candidate_lowering_the_potential():
+    for seed in range(10):
+        sel = run(cluster_pool(), 2, seed, local_trials=60)
+        assert sel.ids[0] == 0 and 1 <= sel.ids[1] <= 10
+        assert sel.extra['local_trials'] == 60
+    one_draw = {
+        int(run(cluster_pool(), 2, seed, local_trials=False).ids[1])
+        for seed in range(60)
+    }
+    assert 11 in one_draw and one_draw & set(range(1, 11))
+
+
+def test_squared_and_linear_sampling_weights():
+
+    def outlier_rate(sampling):
+        hits = [
+            int(
+                run(cluster_pool(),
+                    2,
+                    seed,
+                    local_trials=False,
+                    sampling=sampling).ids[1]) == 11 for seed in range(400)
+        ]
+        return np.mean(hits)
+
+    # P(outlier) = 400 / (400 + 10 x 100) squared, 20 / (20 + 10 x 10)
+    assert 0.22 < outlier_rate('squared') < 0.36
+    assert 0.10 < outlier_rate('linear') < 0.24
+
+
+def random_pool(rng, n, dim=16, max_pairs=4):
+    return {
+        100 + i:
+        image(
+            *rng.normal(size=(rng.integers(0, max_pairs + 1), dim)), dim=dim)
+        for i in range(n)
+    }
+
+
+def test_same_seed_same_selection():
+    pool = random_pool(np.random.default_rng(0), 40)
+    a = run(pool, 10, seed=5)
+    b = run(pool, 10, seed=5)
+    assert a.ids.tolist() == b.ids.tolist()
+    np.testing.assert_array_equal(a.scores, b.scores)
+    assert len(set(a.ids.tolist())) == 10
+
+
+@pytest.mark.parametrize('type_', ['bib', 'u-plus-bib'])
+def test_chunked_selection_from_shards_equals_in_memory(type_, tmp_path):
+    rng = np.random.default_rng(1)
+    pool = random_pool(rng, 60)
+    ids = sorted(pool)
+    for k, part in enumerate(np.array_split(ids, 4)):
+        write_shard(
+            str(tmp_path / f'rank0-{k:05d}.npz'), [int(i) for i in part],
+            [pool[int(i)] for i in part])
+    mapped = read_shards(str(tmp_path))
+    assert isinstance(mapped[ids[0]]['pair_feats'], np.memmap)
+    in_memory = build_strategy(dict(type=type_, block_size=1 << 20))
+    chunked = build_strategy(dict(type=type_, block_size=3))
+    want = in_memory.select(pool, 12, context(), np.random.default_rng(2))
+    got = chunked.select(mapped, 12, context(), np.random.default_rng(2))
+    assert got.ids.tolist() == want.ids.tolist()
+    np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5)
+    # the shards' consecutive views were merged: one run per shard
+    feats = [mapped[i]['pair_feats'] for i in ids]
+    assert len(PairMatrix(feats, 1 << 20).blocks) == 4
+    rows = PairMatrix(feats, 5)
+    allrows = np.concatenate([f for f in feats if len(f)]).astype(np.float32)
+    np.testing.assert_array_equal(
+        rows.rows(np.arange(rows.num_rows)[::-1]), allrows[::-1])
+
+
+def test_random_projection_is_fixed_and_shrinks_the_features():
+    bib = build_strategy(dict(type='bib', projection_dim=4))
+    f = fields([SMALL, [0, 0, 40, 40]], [0, 0], dim=50)
+    a = bib.summarize(f)['pair_feats']
+    b = build_strategy(dict(type='bib',
+                            projection_dim=4)).summarize(f)['pair_feats']
+    assert a.shape == (1, 4)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_u_bib_draws_images_with_pairs_first():
+    pool = {i: dict(num_pairs=np.int64(i % 3 == 0)) for i in range(12)}
+    ubib = build_strategy(dict(type='u-bib'))
+    for seed in range(5):
+        sel = ubib.select(pool, 3, context(), np.random.default_rng(seed))
+        assert set(sel.ids.tolist()) <= {0, 3, 6, 9}
+    sel = ubib.select(pool, 6, context(), np.random.default_rng(0))
+    assert {0, 3, 6, 9} <= set(sel.ids.tolist())
+    assert sel.extra == dict(with_pairs=4, filled=2)
+    counted = ubib.summarize(fields([SMALL, [0, 0, 40, 40]], [1, 1]))
+    assert int(counted['num_pairs']) == 1
+
+
+def test_u_plus_bib_takes_half_at_random_then_bib():
+    pool = planted_pool()
+    pool.update({i: image() for i in range(20, 30)})
+    for seed in range(6):
+        sel = run(pool, 4, seed)
+        assert sel.ids.tolist()[:2] == [1, 3]
+        both = build_strategy(dict(type='u-plus-bib')).select(
+            pool, 4, context(), np.random.default_rng(seed))
+        assert both.extra['preselected'] == 2
+        assert both.extra['by_bib'] + both.extra['filled'] == 2
+        assert len(set(both.ids.tolist())) == 4
+
+
+def test_loss_ranks_the_planted_high_loss_image_first():
+    det = {i: dict(loss=np.float32(0.1 * i)) for i in range(5)}
+    det[7] = dict(loss=np.float32(9.0))
+    det[8] = dict(loss=np.float32(np.nan))
+    sel = select_images(dict(type='loss'), det, 3)
+    assert sel.ids.tolist() == [7, 4, 3]
+    assert select_images(dict(type='loss'), det, 7).ids[-1] == 8
+
+
+@pytest.mark.parametrize('bad', [
+    dict(pairing='every'),
+    dict(sampling='cubic'),
+    dict(local_trials=0),
+    dict(mu=0.5),
+    dict(delta=0),
+    dict(fill_up='entropy'),
+    dict(projection_dim=-3),
+])
+def test_bad_settings_are_refused(bad):
+    from mmal.strategies import StrategyError
+    with pytest.raises(StrategyError, match=list(bad)[0]):
+        build_strategy(dict(type='bib', **bad))
