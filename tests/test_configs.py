@@ -64,6 +64,9 @@ def test_enms_paper_schedule(config):
 # (the toy pool size comes from the config's toy_data).
 COCO_TRAIN2017_IMAGES = 118287
 VOC0712_TRAINVAL_IMAGES = 16551
+# The BiB protocols' pools: VOC07 trainval and COCO train2014.
+VOC07_TRAINVAL_IMAGES = 5011
+COCO_TRAIN2014_IMAGES = 82783
 PAPER_CONFIG = 'configs/enms_divproto_coco.py'
 # Table 1 of the ENMS paper, Faster R-CNN on COCO: config, strategy type,
 # use_enms, use_divproto.
@@ -126,6 +129,16 @@ SAME_PROTOCOL = {
     'retinanet_r18_fpn_toy': _toys('retinanet_r18_fpn'),
     'ssd_r18_toy': _toys('ssd_r18'),
 }
+# The BiB paper's strategies (BiB, Table 8 variants, supplement baselines).
+BIB_STRATEGIES = ('bib', 'u-bib', 'u-plus-bib', 'loss', 'u-random', 'b-random',
+                  'entropy-max', 'entropy-sum', 'core-set', 'core-set-ent')
+BIB_PROTOCOLS = {
+    'mist_vgg16_voc07': 'configs/bib/mist_vgg16_{}_voc07.py',
+    'mist_vgg16_coco14': 'configs/bib/mist_vgg16_{}_coco14.py',
+    'mist_vgg16-tiny_toy': 'configs/bib/mist_vgg16-tiny_{}_toy.py',
+}
+for _name, _pattern in BIB_PROTOCOLS.items():
+    SAME_PROTOCOL[_name] = {_pattern.format(s) for s in BIB_STRATEGIES}
 
 
 @functools.lru_cache(maxsize=None)
@@ -159,6 +172,10 @@ def _pool_size(cfg):
         return COCO_TRAIN2017_IMAGES
     if ann_file.endswith('voc0712_trainval.json'):
         return VOC0712_TRAINVAL_IMAGES
+    if ann_file.endswith('voc07_trainval.json'):
+        return VOC07_TRAINVAL_IMAGES
+    if ann_file.endswith('instances_train2014.json'):
+        return COCO_TRAIN2014_IMAGES
     raise AssertionError(f'unknown pool {ann_file!r}: add its size here')
 
 
@@ -321,6 +338,45 @@ def test_voc_configs_have_the_ll4al_protocol(config):
     assert cfg.train_dataloader.dataset.ann_file == (
         'annotations/voc0712_trainval.json')
     assert cfg.model.bbox_head.num_classes == 20
+
+
+@pytest.mark.parametrize('group,budget,iters,pool', [
+    ('mist_vgg16_voc07', 50, 300, VOC07_TRAINVAL_IMAGES),
+    ('mist_vgg16_coco14', 160, 1200, COCO_TRAIN2014_IMAGES),
+])
+def test_bib_configs_have_the_bib_protocol(group, budget, iters, pool):
+    from mmal.active_learning import ALSettings
+    for strategy in BIB_STRATEGIES:
+        config = BIB_PROTOCOLS[group].format(strategy)
+        cfg = _load(config)
+        settings = ALSettings.from_cfg(cfg)
+        assert settings.strategy['type'] == strategy
+        # cycle 0: the weak base model; 5 cycles of B images, each
+        # fine-tuned from the base model for `iters` x cycle iterations
+        assert settings.num_cycles == 6
+        assert settings.starts_from_model
+        assert settings.train_mode == 'finetune_from'
+        assert settings.finetune_from.endswith('.pth')
+        assert settings.budget == budget
+        assert _labeled_per_cycle(settings,
+                                  pool) == [budget * c for c in range(6)]
+        sched = settings.schedule
+        assert sched['type'] == 'iters_per_image'
+        assert [sched['iters_per_image'] * budget * c
+                for c in range(1, 6)] == [iters * c for c in range(1, 6)]
+        assert sched['warmup_iters'] == 50
+        assert settings.test_tta and cfg.get('tta_model')
+        assert cfg.effective_batch_size == 8
+        optim = cfg.optim_wrapper
+        if 'voc07' in group:
+            assert optim.detector.optimizer.lr == 4e-4
+            assert optim.cdb.optimizer.lr == 4e-6
+            assert cfg.val_evaluator.type == 'VOCMetric'
+        else:
+            assert optim.optimizer.lr == 4e-4
+        assert cfg.model.type == 'MIST'
+        assert cfg.train_dataloader.dataset.type == 'WeakCocoDataset'
+        assert cfg.train_dataloader.sampler.strong_ratio == 0.5
 
 
 @pytest.mark.parametrize('group', sorted(SAME_PROTOCOL))

@@ -8,8 +8,8 @@ import argparse
 from mmengine.runner import Runner
 
 from mmal.datasets import prepare_toy_data
-from mmal.utils import (add_launch_args, check_checkpoint_safe, load_config,
-                        parse_launch_args, register_all_modules)
+from mmal.utils import (add_launch_args, apply_tta, check_checkpoint_safe,
+                        load_config, parse_launch_args, register_all_modules)
 
 
 def parse_args():
@@ -37,11 +37,10 @@ def main():
                       args.work_dir)
     cfg.load_from = args.checkpoint
     if args.tta:
-        if not cfg.get('tta_model') or not cfg.get('tta_pipeline'):
-            raise SystemExit(f'{args.config}: --tta needs tta_model and '
-                             'tta_pipeline in the config')
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-        cfg.model = dict(**cfg.tta_model, module=cfg.model)
+        try:
+            apply_tta(cfg, args.config)
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
     prepare_toy_data(cfg)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()

@@ -16,7 +16,13 @@ Example (every key but ``strategy`` has a default)::
         pool_subsample=None,          # score only a random part of the pool
         oracle=dict(type='GroundTruthOracle'),
         pool=dict(ann_file=None, img_dir=None),  # default: the train set
-        acquisition=dict(batch_size=None, num_workers=None, shard_size=256))
+        acquisition=dict(batch_size=None, num_workers=None, shard_size=256),
+        test_tta=False)               # evaluate each cycle with the config's
+                                      # tta_model / tta_pipeline
+
+``initial=0`` (with ``train_mode='finetune_from'``) starts from a given
+model, e.g. a weakly-supervised detector: cycle 0 is not trained, it
+evaluates and acquires with ``finetune_from`` as it is.
 """
 import copy
 import os.path as osp
@@ -32,7 +38,7 @@ SCHEDULES = ('epochs', 'iters_per_image')
 _KEYS = {
     'num_cycles', 'seed', 'initial', 'budget', 'strategy', 'train_mode',
     'finetune_from', 'schedule', 'pool_subsample', 'oracle', 'pool',
-    'acquisition', 'acquire_after_last'
+    'acquisition', 'acquire_after_last', 'test_tta'
 }
 
 
@@ -68,6 +74,7 @@ class ALSettings:
     pool: dict = field(default_factory=dict)
     acquisition: dict = field(default_factory=dict)
     acquire_after_last: bool = False
+    test_tta: bool = False
 
     @classmethod
     def from_cfg(cls, cfg: Config) -> 'ALSettings':
@@ -107,8 +114,6 @@ class ALSettings:
         if mode == 'finetune_from' and not ft:
             raise SplitError("al.train_mode='finetune_from' needs "
                              'al.finetune_from=<checkpoint>')
-        if ft and not (osp.isfile(ft) or '://' in ft):
-            raise SplitError(f'al.finetune_from {ft!r} does not exist')
         sched = dict(al.get('schedule', dict(type='epochs')))
         if sched.get('type') not in SCHEDULES:
             raise SplitError(f'al.schedule.type must be one of {SCHEDULES}, '
@@ -133,7 +138,8 @@ class ALSettings:
             oracle=dict(al.get('oracle', dict(type='GroundTruthOracle'))),
             pool=dict(al.get('pool') or {}),
             acquisition=dict(al.get('acquisition') or {}),
-            acquire_after_last=bool(al.get('acquire_after_last', False)))
+            acquire_after_last=bool(al.get('acquire_after_last', False)),
+            test_tta=bool(al.get('test_tta', False)))
 
     @property
     def num_acquisitions(self) -> int:
@@ -142,8 +148,18 @@ class ALSettings:
     def budget_images(self, pool_size: int) -> int:
         return _count(self.budget, pool_size, 'al.budget')
 
+    @property
+    def starts_from_model(self) -> bool:
+        """Whether cycle 0 is the ``finetune_from`` model, not trained
+        (``initial=0``)."""
+        return self.initial.get('size') == 0
+
     def initial_images(self, pool_size: int) -> int:
-        return _count(self.initial['size'], pool_size, 'al.initial.size')
+        return _count(
+            self.initial['size'],
+            pool_size,
+            'al.initial.size',
+            allow_zero=self.starts_from_model)
 
     def subsample_images(self, pool_size: int) -> Optional[int]:
         if self.pool_subsample is None:
@@ -158,8 +174,13 @@ class ALSettings:
         if initial > pool_size:
             raise SplitError(f'al.initial: {initial} images requested but the '
                              f'pool has {pool_size}')
-        if initial == 0:
+        if initial == 0 and not self.starts_from_model:
             raise SplitError('al.initial: the initial labeled set is empty')
+        if self.starts_from_model and self.train_mode != 'finetune_from':
+            raise SplitError(
+                "al.initial=0 needs train_mode='finetune_from': cycle 0 is "
+                'then the finetune_from model, evaluated and used for the '
+                'first acquisition without training')
         if self.num_acquisitions == 0:
             return
         budget = self.budget_images(pool_size)
@@ -175,6 +196,19 @@ class ALSettings:
         if sub is not None and sub < budget:
             raise SplitError(f'al.pool_subsample ({sub} images) is smaller '
                              f'than al.budget ({budget})')
+
+    def check_files(self) -> None:
+        """Reject a missing ``finetune_from`` checkpoint, before any work
+        (the config alone parses without it)."""
+        ft = self.finetune_from
+        if ft and not (osp.isfile(ft) or '://' in ft):
+            raise SplitError(f'al.finetune_from {ft!r} does not exist' + (
+                ' (cycle 0 is this model: train it first, see the '
+                "config's header)" if self.starts_from_model else ''))
+        if self.starts_from_model and not osp.isfile(ft):
+            raise SplitError('al.initial=0: al.finetune_from must be a local '
+                             f'file (it scores the pool of cycle 0), got '
+                             f'{ft!r}')
 
     def seed_for(self, *keys: int) -> list:
         """Entropy for ``numpy.random.default_rng``: the run's seed followed

@@ -35,10 +35,11 @@ from mmengine.config import Config
 from mmengine.dist import get_rank, get_world_size, is_distributed
 from mmengine.runner import Runner
 
-from mmal.registry import ORACLES
+from mmal.datasets.weak_datasets import WeakSupervisionMixin
+from mmal.registry import DATASETS, ORACLES
 from mmal.strategies import build_strategy
 from mmal.utils.checkpoint import load_checkpoint_safely
-from mmal.utils.config import apply_effective_batch
+from mmal.utils.config import apply_effective_batch, apply_tta
 from mmal.utils.fileio import atomic_write_json, atomic_write_text
 from .acquisition import (AcquisitionRunner, broadcast,
                           check_checkpoint_classes, dataset_img_dir,
@@ -154,6 +155,7 @@ class ActiveLearningLoop:
             self.initial_anns = None
             initial = self.al.initial_images(len(self.pool))
         self.al.check_sizes(len(self.pool), initial)
+        self.al.check_files()
         self.num_initial = initial
         self.budget = (
             self.al.budget_images(len(self.pool))
@@ -174,6 +176,11 @@ class ActiveLearningLoop:
                 load_checkpoint_safely(self.al.finetune_from),
                 self.pool.classes, self.al.finetune_from)
         self.name = osp.splitext(osp.basename(cfg.filename or 'run'))[0]
+        ds_cls = DATASETS.get(train_ds.type)
+        #: Train on the pool with image-level labels, the labeled images
+        #: fully annotated (weakly-supervised datasets).
+        self.weak_training = isinstance(ds_cls, type) and issubclass(
+            ds_cls, WeakSupervisionMixin)
 
     # ------------------------------------------------------------------
     def run(self) -> List[dict]:
@@ -274,7 +281,14 @@ class ActiveLearningLoop:
         cdir = cycle_dir(self.work_dir, k)
         train_dir = osp.join(cdir, 'train')
         ds = innermost_dataset(cfg.train_dataloader.dataset)
-        ds.ann_file = osp.join(cdir, LABELED)
+        if self.weak_training:
+            # Weakly-supervised detectors train on the whole pool with its
+            # image-level labels; the labeled images are fully annotated.
+            ds.ann_file = self.pool.ann_file
+            ds.strong_ann_file = osp.join(cdir, LABELED)
+            ds.pop('strong_fraction', None)
+        else:
+            ds.ann_file = osp.join(cdir, LABELED)
         cfg.work_dir = train_dir
         cfg.experiment_name = f'{self.name}_cycle{k}'
         cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
@@ -344,6 +358,19 @@ class ActiveLearningLoop:
         marker = osp.join(cdir, 'checkpoint.json')
         if osp.exists(marker):
             return read_json(marker)['checkpoint']
+        if k == 0 and self.al.starts_from_model:
+            ckpt = osp.abspath(self.al.finetune_from)
+            self._log(f'cycle 0: no labeled images, the model is {ckpt}')
+            run_on_rank0(lambda: atomic_write_json(
+                dict(
+                    checkpoint=ckpt,
+                    sha256=file_sha256(ckpt),
+                    train_s=0.0,
+                    resumed=False,
+                    given=True),
+                marker,
+                indent=1))
+            return ckpt
         if self.al.train_mode == 'finetune_from':
             init = self.al.finetune_from
         elif self.al.train_mode == 'continue' and k > 0:
@@ -389,6 +416,8 @@ class ActiveLearningLoop:
         cfg.work_dir = osp.join(cdir, 'test')
         cfg.experiment_name = f'{self.name}_cycle{k}_test'
         cfg.load_from, cfg.resume = ckpt, False
+        if self.al.test_tta:
+            apply_tta(cfg, self.cfg.filename or 'the config')
         evaluator = cfg.test_evaluator
         for ev in (evaluator if isinstance(evaluator, list) else [evaluator]):
             if ev.get('type') in ('CocoMetric', 'mmdet.CocoMetric'):
@@ -488,7 +517,7 @@ class ActiveLearningLoop:
         t0 = time.time()
         files = [osp.join(cdir, 'unlabeled.json')]
         scored = ids
-        if self.strategy.uses_labeled:
+        if self.strategy.uses_labeled and split.labeled_ids.size:
             files.append(osp.join(cdir, 'labeled.json'))
             scored = np.concatenate([ids, split.labeled_ids])
         summaries = self.acquirer.score(scored, ckpt, sha, files,

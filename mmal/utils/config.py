@@ -37,6 +37,28 @@ def load_config(path: str,
     return cfg
 
 
+def apply_tta(cfg: Config, source: str = 'the config') -> Config:
+    """Switch a config to test-time augmentation: its ``tta_model`` wraps
+    the model and its ``tta_pipeline`` replaces the test pipeline.
+
+    Args:
+        cfg (Config): The config; changed in place.
+        source (str): How to name the config in the error.
+
+    Returns:
+        Config: ``cfg``.
+
+    Raises:
+        ValueError: If the config has no ``tta_model`` or ``tta_pipeline``.
+    """
+    if not cfg.get('tta_model') or not cfg.get('tta_pipeline'):
+        raise ValueError(f'{source}: test-time augmentation needs tta_model '
+                         'and tta_pipeline in the config')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.model = dict(**cfg.tta_model, module=cfg.model)
+    return cfg
+
+
 def _world_size_from_env(launcher: str) -> int:
     if launcher in (None, 'none'):
         return 1

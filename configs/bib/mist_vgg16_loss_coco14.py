@@ -1,0 +1,5 @@
+# The BiB protocol (coco14, see ./mist_vgg16_bib_coco14.py) with the 'loss'
+# strategy, from the same base model and seed:
+#   tools/al_train.sh configs/bib/mist_vgg16_loss_coco14.py GPUS
+_base_ = './mist_vgg16_bib_coco14.py'
+al = dict(strategy=dict(_delete_=True, type='loss'))
