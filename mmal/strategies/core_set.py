@@ -63,14 +63,21 @@ def greedy_k_center(x: np.ndarray,
                     rng: np.random.Generator,
                     centers: Optional[np.ndarray] = None,
                     weights: Optional[np.ndarray] = None,
-                    device: str = 'auto'):
+                    device: str = 'auto',
+                    refresh: int = 256):
     """Greedy k-center: repeatedly pick the row farthest from its nearest
     centre (times ``weights`` when given), then make it a centre.
 
-    Memory is O(N D): one vector of nearest-centre distances, updated with
-    one matrix-vector product per pick. Time is O((L + k) N D): on a GPU
-    (``device='auto'`` uses one when present) a COCO-sized pool takes
-    seconds; see docs/benchmarks.md for CPU figures.
+    Lazy evaluation: a row's distance to its nearest centre only shrinks as
+    centres are added, so a value computed against the first centres is an
+    upper bound of the current one. Each pick takes the rows with the
+    largest bounds, brings the stale ones up to date against the centres
+    added since (one matrix product for ``refresh`` rows at a time) and
+    stops as soon as the largest value is up to date: it is then the
+    largest of all. The picks are those of the eager algorithm (one
+    matrix-vector product over the whole pool per pick) but only the rows
+    that can still be the farthest are ever updated. Memory is O(N D) for
+    ``x`` plus O(k D) for the picked centres; no N x N matrix.
 
     Args:
         x (np.ndarray): (N, D) candidate features.
@@ -80,6 +87,7 @@ def greedy_k_center(x: np.ndarray,
         centers (np.ndarray, optional): (L, D) initial centres.
         weights (np.ndarray, optional): (N,) non-negative weights.
         device (str): ``'auto'``, ``'cpu'`` or ``'cuda'``.
+        refresh (int): Rows brought up to date at a time. Defaults to 256.
 
     Returns:
         tuple: picked row indices (k,) in pick order and the value that
@@ -96,19 +104,44 @@ def greedy_k_center(x: np.ndarray,
         np.asarray(weights, dtype=np.float32)).to(dev)
     picked = np.zeros(k, dtype=np.int64)
     values = np.zeros(k, dtype=np.float64)
+    # the picked rows, and how many of them each row's distance accounts for
+    chosen = torch.empty((k, x.shape[1]), device=dev)
+    chosen_n = torch.empty(k, device=dev)
+    seen = torch.zeros(n, dtype=torch.long, device=dev)
     taken = torch.zeros(n, dtype=torch.bool, device=dev)
     for t in range(k):
         if t == 0 and not torch.isfinite(mind).any():
             i = int(rng.integers(n))
         else:
-            key = mind if w is None else mind * w
-            key = key.masked_fill(taken, -float('inf'))
-            i = int(torch.argmax(key))
-            values[t] = float(key[i])
+            m = min(refresh, n - t)
+            while True:
+                key = mind if w is None else mind * w
+                top = torch.topk(key.masked_fill(taken, -float('inf')), m)[1]
+                stale = top[seen[top] < t]
+                if stale.numel() == 0 or int(seen[top[0]]) == t:
+                    break
+                lo = int(seen[stale].min())
+                d = x[stale] @ chosen[lo:t].T
+                d.mul_(-2).add_(chosen_n[None, lo:t]).add_(xn[stale, None])
+                d = d.min(dim=1)[0].clamp_(min=0).sqrt_()
+                mind[stale] = torch.minimum(mind[stale], d)
+                seen[stale] = t
+            # the largest key is up to date; ties: the lowest index
+            best = key.masked_fill(taken, -float('inf'))
+            top_value = best[top[0]]
+            fresh = (best == top_value) & (seen == t)
+            i = int(torch.nonzero(fresh)[0]) if bool(fresh.any()) else int(
+                top[0])
+            values[t] = float(best[i])
         picked[t] = i
         taken[i] = True
-        d = torch.mv(x, x[i]).mul_(-2).add_(xn).add_(xn[i])
-        torch.minimum(mind, d.clamp_(min=0).sqrt_(), out=mind)
+        chosen[t] = x[i]
+        chosen_n[t] = xn[i]
+        if t == 0 and not torch.isfinite(mind).any():
+            # the random first pick: every distance is to it
+            mind = torch.mv(x, x[i]).mul_(-2).add_(xn).add_(xn[i])
+            mind.clamp_(min=0).sqrt_()
+            seen.fill_(1)
     return picked, values
 
 
