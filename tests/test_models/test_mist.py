@@ -371,3 +371,70 @@ def test_cdb_two_pass_step_through_ddp_keeps_replicas_in_sync(tmp_path):
     }
     assert any(n.startswith('roi_head.cdb.') for n in moved)
     assert 'roi_head.bbox_head.fc6.weight' in moved
+
+
+def test_wsod_vgg16_has_stride_8_dilated_conv5_no_final_relu_and_frozen_stages(
+):
+    from mmal.models import WSODVGG16
+    net = WSODVGG16(frozen_stages=2)
+    convs = [m for m in net.features if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 13  # VGG16's conv1_1 ... conv5_3
+    assert [c.dilation[0] for c in convs[-3:]] == [2, 2, 2]
+    assert sum(isinstance(m, torch.nn.MaxPool2d) for m in net.features) == 3
+    # conv1 and conv2 frozen, also after train()
+    net.train()
+    frozen = [p.requires_grad for c in convs[:4] for p in c.parameters()]
+    assert not any(frozen)
+    assert all(p.requires_grad for c in convs[4:] for p in c.parameters())
+    small = WSODVGG16(frozen_stages=-1, width_mult=1 / 16)
+    small.eval()
+    with torch.no_grad():
+        out = small(torch.randn(1, 3, 64, 96))
+    assert len(out) == 1 and out[0].shape[-2:] == (8, 12)  # stride 8
+    assert out[0].shape[1] == 512 // 16
+    assert (out[0] < 0).any()  # no ReLU after conv5_3
+
+
+def test_pool_pass_loss_ignores_ground_truth_boxes_and_flags():
+    model = tiny_mist()
+    model.eval()
+
+    def pool_loss(shift, strong):
+        sample = make_sample(strong=strong)
+        sample.gt_instances.bboxes = sample.gt_instances.bboxes + shift
+        with DetectorProbe(model, ('scores', 'loss')) as probe:
+            (_, out), = probe.run(make_batch([sample]))
+        return float(out['loss'])
+
+    ref = pool_loss(0, False)
+    assert ref > 0
+    assert pool_loss(9, False) == ref
+    assert pool_loss(9, True) == ref
+    assert pool_loss(-5, True) == ref
+
+
+def test_difs_off_trains_strong_images_on_every_proposal(monkeypatch):
+    import mmal.models.roi_heads.mist_roi_head as head_module
+    sampled_sizes = []
+    original = head_module.difs_sample
+
+    def spy(max_iou, hardness, **kwargs):
+        keep = original(max_iou, hardness, **kwargs)
+        sampled_sizes.append((len(max_iou), len(keep)))
+        return keep
+
+    monkeypatch.setattr(head_module, 'difs_sample', spy)
+    with torch.no_grad():
+        sampled = losses_of(
+            tiny_mist(difs=True).eval(), [make_sample(strong=True)])
+        assert sampled_sizes and sampled_sizes[0][1] < sampled_sizes[0][0]
+        sampled_sizes.clear()
+        full = losses_of(
+            tiny_mist(difs=False).eval(), [make_sample(strong=True)])
+    assert sampled_sizes == []  # every proposal of the strong image
+    assert all(torch.isfinite(v) for v in full.values())
+    # same weights and batch: the MIL loss is the same, the strong image's
+    # Fast R-CNN losses are over other proposals
+    assert float(sampled['loss_mil']) == float(full['loss_mil'])
+    assert float(sampled['loss_refine0_cls']) != float(
+        full['loss_refine0_cls'])
