@@ -1,44 +1,14 @@
-# BiB (Vo et al., ECCV 2022) in the BiB protocol on PASCAL VOC 2007 (Vo et
-# al., ECCV 2022): cycle 0 is the MIST base model trained from image-level
-# labels (not retrained); each of the 5 acquisitions fully annotates B = 50
-# more images, and each cycle fine-tunes FROM THE BASE MODEL on the whole pool
-# (image-level labels) with all images selected so far fully annotated: 300 x
-# cycle iterations (6 per labeled image) of effective batch 8, lr 4e-4
-# (Concrete DropBlock 4e-6), 50 warm-up iterations; AP50 on VOC07 test with
-# test-time augmentation. Train the base model first:
+# BiB (Vo et al., ECCV 2022) in the BiB protocol on PASCAL VOC 2007
+# (configs/_base_/al/bib.py): cycle 0 is the MIST base model, then 5
+# acquisitions of B = 50 images; each cycle fine-tunes from the base model
+# for 300 x cycle iterations (6 per labeled image) of effective batch 8, lr
+# 4e-4 (Concrete DropBlock 4e-6), 50 warm-up iterations; AP50 on VOC07 test
+# with test-time augmentation. Every other strategy of the protocol inherits
+# this file and changes only al.strategy
+# (configs/bib/mist_vgg16_<strategy>_voc07.py). Train the base model first:
 #   python tools/train.py configs/mist/mist_vgg16_cdb_voc07.py
-# Every other strategy of the protocol inherits this file and changes only
-# al.strategy (configs/bib/mist_vgg16_<strategy>_voc07.py).
 #   tools/al_train.sh configs/bib/mist_vgg16_bib_voc07.py GPUS
-_base_ = '../mist/mist_vgg16_cdb_voc07.py'
-al = dict(
-    num_cycles=6,
-    seed=0,
-    initial=0,
-    budget=50,
-    strategy=dict(
-        type='bib',
-        mu=3.0,
-        delta=0.8,
-        score_thr=0.1,
-        use_image_labels=True,
-        pairing='first',
-        sampling='squared',
-        local_trials=True,
-        fill_up='random',
-        projection_dim=None,
-        projection_seed=0,
-        block_size=8192,
-        device='auto'),
-    train_mode='finetune_from',
-    finetune_from='work_dirs/mist_vgg16_cdb_voc07/iter_30000.pth',
-    schedule=dict(
-        type='iters_per_image',
-        iters_per_image=6,
-        warmup_iters=50,
-        milestones=()),
-    test_tta=True,
-    oracle=dict(type='GroundTruthOracle'),
-    acquisition=dict(batch_size=1, num_workers=4))
+_base_ = ['../mist/mist_vgg16_cdb_voc07.py', '../_base_/al/bib.py']
+al = dict(finetune_from='work_dirs/mist_vgg16_cdb_voc07/iter_30000.pth')
 optim_wrapper = dict(
     detector=dict(optimizer=dict(lr=4e-4)), cdb=dict(optimizer=dict(lr=4e-6)))

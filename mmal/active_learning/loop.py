@@ -284,7 +284,7 @@ class ActiveLearningLoop:
         if self.weak_training:
             # Weakly-supervised detectors train on the whole pool with its
             # image-level labels; the labeled images are fully annotated.
-            ds.ann_file = self.pool.ann_file
+            ds.ann_file = osp.abspath(self.pool.ann_file)
             ds.strong_ann_file = osp.join(cdir, LABELED)
             ds.pop('strong_fraction', None)
         else:

@@ -112,6 +112,20 @@ class BaseStrategy:
         return dict(getattr(self, '_cfg', {'type': type(self).__name__}))
 
     # helpers for subclasses -------------------------------------------------
+    def labeled_summaries(self, context: SelectionContext,
+                          what: str) -> Mapping[int, Mapping[str, np.ndarray]]:
+        """``context.labeled_summaries`` for ``uses_labeled`` strategies:
+        ``{}`` when there are no labeled images, an error naming ``what``
+        is needed when there are some but they were not summarised."""
+        labeled = context.labeled_summaries
+        if labeled is None:
+            if len(context.labeled_ids):
+                raise StrategyError(
+                    f'{type(self).__name__} needs the labeled images\' '
+                    f'{what} (context.labeled_summaries) as initial centres')
+            return {}
+        return labeled
+
     @staticmethod
     def top_k(ids: Sequence[int], scores: Sequence[float], k: int,
               rng: np.random.Generator) -> Selection:

@@ -480,13 +480,7 @@ class BiB(BaseStrategy):
     def labeled_centres(self, context: SelectionContext) -> np.ndarray:
         """The pairs of the previously selected images, featurised by the
         current model (their summaries), as initial centres."""
-        labeled = context.labeled_summaries
-        if labeled is None:
-            if len(context.labeled_ids):
-                raise StrategyError(
-                    f'{type(self).__name__} needs the labeled images\' pairs '
-                    '(context.labeled_summaries) as initial centres')
-            return np.zeros((0, 0), np.float32)
+        labeled = self.labeled_summaries(context, 'pairs')
         parts = [
             np.asarray(s['pair_feats'], np.float32) for s in labeled.values()
             if len(s['pair_feats'])

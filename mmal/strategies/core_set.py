@@ -14,8 +14,7 @@ import numpy as np
 import torch
 
 from mmal.registry import STRATEGIES
-from .base_strategy import (BaseStrategy, Selection, SelectionContext,
-                            StrategyError)
+from .base_strategy import BaseStrategy, Selection, SelectionContext
 from .entropy_baselines import distribution_entropy
 
 
@@ -212,13 +211,7 @@ class CoreSet(BaseStrategy):
                budget: int, context: SelectionContext,
                rng: np.random.Generator) -> Selection:
         ids = np.fromiter(summaries, dtype=np.int64)
-        labeled = context.labeled_summaries
-        if labeled is None:
-            if len(context.labeled_ids):
-                raise StrategyError(
-                    f'{type(self).__name__} needs the labeled images\' '
-                    'img_feat (context.labeled_summaries) as initial centres')
-            labeled = {}
+        labeled = self.labeled_summaries(context, 'img_feat')
         x = stack_rows(summaries, ids, 'img_feat', np.float32)
         centers = stack_rows(labeled, list(labeled), 'img_feat', np.float16,
                              x.shape[1])
