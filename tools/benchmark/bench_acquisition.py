@@ -532,8 +532,35 @@ def _signature(args) -> dict:
     return {k: getattr(args, k) for k in keys}
 
 
+class ShardWriter:
+    """Buffers summaries and writes one shard of ``size`` images at a time
+    with the runner's ``write_shard``; ``seconds`` is the time spent
+    writing."""
+
+    def __init__(self, shard_dir: str, size: int):
+        self.shard_dir, self.size = shard_dir, size
+        self.ids, self.summaries, self.chunk, self.seconds = [], [], 0, 0.0
+
+    def add(self, img_id: int, summary: dict) -> None:
+        self.ids.append(img_id)
+        self.summaries.append(summary)
+        if len(self.ids) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        from mmal.active_learning.acquisition import write_shard
+        if not self.ids:
+            return
+        t0 = time.perf_counter()
+        write_shard(
+            osp.join(self.shard_dir, f'rank0-{self.chunk:05d}.npz'), self.ids,
+            self.summaries)
+        self.seconds += time.perf_counter() - t0
+        self.chunk += 1
+        self.ids, self.summaries = [], []
+
+
 def summarize_phase(args, shard_dir: str) -> dict:
-    from mmal.active_learning.acquisition import write_shard
     strategy = build(args.strategy, args.strategy_args)
     pool = SyntheticPool(args.num_classes, args.feat_dim, args.img_feat_dim,
                          args.dets, args.confusion, args.seed)
@@ -542,8 +569,8 @@ def summarize_phase(args, shard_dir: str) -> dict:
     scored = np.arange(args.num_images)
     if strategy.uses_labeled:
         scored = np.concatenate([scored, labeled])
-    t_gen = t_sum = t_write = 0.0
-    buf_ids, buf, chunk = [], [], 0
+    t_gen = t_sum = 0.0
+    writer = ShardWriter(shard_dir, args.shard_size)
     protos = []
     t_start = time.perf_counter()
     for n, i in enumerate(scored.tolist()):
@@ -557,20 +584,13 @@ def summarize_phase(args, shard_dir: str) -> dict:
         del fields
         if 'classes' in summary:
             protos.append(len(summary['classes']))
-        buf_ids.append(i)
-        buf.append(summary)
-        if len(buf) >= args.shard_size or n == len(scored) - 1:
-            t3 = time.perf_counter()
-            write_shard(
-                osp.join(shard_dir, f'rank0-{chunk:05d}.npz'), buf_ids, buf)
-            t_write += time.perf_counter() - t3
-            chunk += 1
-            buf_ids, buf = [], []
+        writer.add(i, summary)
         if n and n % 20000 == 0:
             print(
                 f'  summarized {n}/{len(scored)} images '
                 f'({time.perf_counter() - t_start:.0f} s)',
                 flush=True)
+    writer.flush()
     wall = time.perf_counter() - t_start
     boxes, images = class_counts(pool, labeled)
     np.savez(
@@ -583,12 +603,12 @@ def summarize_phase(args, shard_dir: str) -> dict:
         if f.startswith('rank'))
     out = dict(
         scored_images=int(len(scored)),
-        shards=chunk,
+        shards=writer.chunk,
         summarize_s=t_sum,
         summarize_ms_per_image=1e3 * t_sum / len(scored),
         summarize_images_per_s=len(scored) / t_sum,
         generate_s=t_gen,
-        write_shard_s=t_write,
+        write_shard_s=writer.seconds,
         phase1_wall_s=wall,
         shard_bytes=int(nbytes),
         shard_bytes_per_image=nbytes / len(scored))
@@ -650,7 +670,6 @@ def check_free_space(path: str, need: int) -> None:
 def bib_phase(args, shard_dir: str) -> dict:
     """Phase 1 of the BiB case: draw the summaries (no ``summarize``) and
     stream them to shards, ``--shard-size`` images at a time."""
-    from mmal.active_learning.acquisition import write_shard
     strategy = build(args.strategy, args.strategy_args)
     projection = None
     if getattr(strategy, 'projection_dim', None):
@@ -663,8 +682,8 @@ def bib_phase(args, shard_dir: str) -> dict:
     labeled = np.arange(args.num_images, n_all)
     boxes = np.zeros(args.num_classes, np.int64)
     images = np.zeros(args.num_classes, np.int64)
-    t_gen = t_write = 0.0
-    buf_ids, buf, chunk = [], [], 0
+    t_gen = 0.0
+    writer = ShardWriter(shard_dir, args.shard_size)
     t_start = time.perf_counter()
     for i in range(n_all):
         t0 = time.perf_counter()
@@ -673,20 +692,13 @@ def bib_phase(args, shard_dir: str) -> dict:
         if i >= args.num_images:
             np.add.at(boxes, summary['det_labels'], 1)
             images[np.unique(summary['det_labels'])] += 1
-        buf_ids.append(i)
-        buf.append(summary)
-        if len(buf) >= args.shard_size or i == n_all - 1:
-            t1 = time.perf_counter()
-            write_shard(
-                osp.join(shard_dir, f'rank0-{chunk:05d}.npz'), buf_ids, buf)
-            t_write += time.perf_counter() - t1
-            chunk += 1
-            buf_ids, buf = [], []
+        writer.add(i, summary)
         if i and i % 10000 == 0:
             print(
                 f'  drew {i:,}/{n_all:,} images '
                 f'({time.perf_counter() - t_start:.0f} s)',
                 flush=True)
+    writer.flush()
     wall = time.perf_counter() - t_start
     np.savez(
         osp.join(shard_dir, 'context.npz'),
@@ -706,9 +718,9 @@ def bib_phase(args, shard_dir: str) -> dict:
         pairs_per_image_p99=float(np.percentile(pool_counts, 99)),
         labeled_pairs=int(counts[args.num_images:].sum()),
         pair_dim=int(pool.out_dim),
-        shards=chunk,
+        shards=writer.chunk,
         generate_s=t_gen,
-        write_shard_s=t_write,
+        write_shard_s=writer.seconds,
         phase1_wall_s=wall,
         phase1_peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         / 2**20,
