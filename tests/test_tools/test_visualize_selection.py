@@ -120,7 +120,7 @@ def _rows(index_html):
 
 
 def test_draws_selection(work_dir):
-    assert vis.main([work_dir, '--cycle', '1']) == 0
+    assert vis.main([work_dir, '--cycle', '1', '--min-size', '0']) == 0
     out = osp.join(work_dir, 'cycle_1', 'visualization')
     names = ['000_12.png', '001_11.png', '002_13.png']
     assert sorted(f for f in os.listdir(out) if f.endswith('.png')) == names
@@ -174,7 +174,7 @@ def test_max_images_out_and_gt(work_dir, tmp_path):
     img_dir = osp.join(str(tmp_path), 'data', 'images')
     vis.main([
         work_dir, '--cycle', '1', '--max-images', '2', '--out', out,
-        '--img-dir', img_dir, '--show-gt', '--no-progress'
+        '--img-dir', img_dir, '--show-gt', '--no-progress', '--min-size', '0'
     ])
     assert sorted(
         os.listdir(out)) == ['000_12.png', '001_11.png', 'index.html']
@@ -191,7 +191,7 @@ def test_summaries_without_pairs(work_dir):
     shard = osp.join(work_dir, 'cycle_0', 'acquisition', 'rank0-00000.npz')
     write_shard(shard, SELECTED_IDS,
                 [dict(score=np.float32(0.5)) for _ in SELECTED_IDS])
-    vis.main([work_dir, '--cycle', '1', '--no-progress'])
+    vis.main([work_dir, '--cycle', '1', '--no-progress', '--min-size', '0'])
     out = osp.join(work_dir, 'cycle_1', 'visualization')
     assert (cv2.imread(osp.join(out, '000_12.png')) == BACKGROUND).all()
     with open(osp.join(out, 'index.html')) as f:
@@ -222,3 +222,17 @@ def test_clear_errors(work_dir, tmp_path):
     os.remove(gone)
     msg = _error([work_dir, '--cycle', '1'])
     assert gone in msg and '--img-dir' in msg
+
+
+def test_small_images_are_enlarged_with_their_boxes(work_dir, tmp_path):
+    out = str(tmp_path / 'zoomed')
+    vis.main([
+        work_dir, '--cycle', '1', '--out', out, '--no-progress', '--min-size',
+        str(4 * min(H, W))
+    ])
+    img = cv2.imread(osp.join(out, '000_12.png'))
+    assert img.shape == (4 * H, 4 * W, 3)
+    small, large, _ = PAIRS[12][0]
+    # the large box's right edge moved with the image
+    np.testing.assert_array_equal(img[2 * (large[1] + large[3]), 4 * large[2]],
+                                  np.array(vis.class_color(1)))

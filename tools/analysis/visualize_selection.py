@@ -281,6 +281,18 @@ def draw_selection(img: np.ndarray,
     return out
 
 
+def zoomed(summary: Optional[Mapping], zoom: float) -> Optional[dict]:
+    """A copy of ``summary`` with its boxes (``det_boxes``,
+    ``pair_boxes``) multiplied by ``zoom``."""
+    if summary is None:
+        return None
+    out = dict(summary)
+    for key in ('det_boxes', 'pair_boxes'):
+        if key in out:
+            out[key] = np.asarray(out[key], np.float64) * zoom
+    return out
+
+
 def write_png(img: np.ndarray, path: str) -> None:
     """Write a BGR image as PNG, atomically.
 
@@ -568,7 +580,8 @@ def visualize(work_dir: str,
               img_dir: Optional[str] = None,
               ann_file: Optional[str] = None,
               show_gt: bool = False,
-              progress: bool = True) -> str:
+              progress: bool = True,
+              min_size: int = 512) -> str:
     """Draw the images selected for ``cycle`` and write ``index.html``.
 
     Args:
@@ -583,6 +596,9 @@ def visualize(work_dir: str,
             else the run's pool annotation file.
         show_gt (bool): Draw the ground-truth boxes of ``ann_file``.
         progress (bool): Show a progress bar. Defaults to True.
+        min_size (int): Enlarge smaller images (and their boxes) so that
+            their shorter side has this many pixels, for legible tags; 0
+            keeps the original size. Defaults to 512.
 
     Returns:
         str: The path of ``index.html``.
@@ -646,6 +662,12 @@ def visualize(work_dir: str,
         if show_gt:
             gt = np.array([b[:4] for b in coco['boxes'].get(img_id, [])],
                           np.float64).reshape(-1, 4)
+        zoom = max(1.0, min_size / min(img.shape[:2])) if min_size else 1.0
+        if zoom > 1:
+            img = cv2.resize(
+                img, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)
+            summary = zoomed(summary, zoom)
+            gt = None if gt is None else gt * zoom
         drawing = draw_selection(img, summary, classes, gt)
         name = f'{rank:0{width}d}_{img_id}.png'
         write_png(drawing, osp.join(out_dir, name))
@@ -706,6 +728,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='draw the ground-truth boxes (white)')
     parser.add_argument(
+        '--min-size',
+        type=int,
+        default=512,
+        help='enlarge images whose shorter side is below this (boxes '
+        'too), for legible tags; 0: original size (default 512)')
+    parser.add_argument(
         '--no-progress', action='store_true', help='no progress bar')
     return parser.parse_args(argv)
 
@@ -721,7 +749,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             img_dir=args.img_dir,
             ann_file=args.ann_file,
             show_gt=args.show_gt,
-            progress=not args.no_progress)
+            progress=not args.no_progress,
+            min_size=args.min_size)
     except VisError as e:
         raise SystemExit(f'visualize_selection: {e}') from None
     print(f'[mmal vis] {index}')
