@@ -156,6 +156,10 @@ class ActiveLearningLoop:
             initial = self.al.initial_images(len(self.pool))
         self.al.check_sizes(len(self.pool), initial)
         self.al.check_files()
+        if self.al.test_tta and not (cfg.get('tta_model')
+                                     and cfg.get('tta_pipeline')):
+            raise SplitError('al.test_tta=True needs tta_model and '
+                             'tta_pipeline in the config')
         self.num_initial = initial
         self.budget = (
             self.al.budget_images(len(self.pool))

@@ -49,6 +49,17 @@ def test_initial_set_larger_than_dataset(cfg):
     _rejects(cfg, r'al.initial: 41 images requested but the pool has 40')
 
 
+def test_initial_zero_needs_a_given_model(cfg):
+    cfg.al.initial = 0
+    _rejects(cfg, r"al.initial=0 needs train_mode='finetune_from'")
+
+
+def test_test_time_augmentation_needs_the_tta_config(cfg):
+    cfg.al.test_tta = True
+    cfg.pop('tta_model', None)
+    _rejects(cfg, r'al.test_tta=True needs tta_model and tta_pipeline')
+
+
 def test_empty_pool(cfg, tmp_path, al_data):
     cfg.al.pool = dict(
         ann_file=_pool_file(tmp_path, al_data,
