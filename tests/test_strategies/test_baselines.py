@@ -100,11 +100,14 @@ def test_core_set_ent_weights_distances_by_entropy_max():
     assert plain.ids.tolist() == [3]
 
 
-def test_greedy_k_center_matches_brute_force():
+@pytest.mark.parametrize('refresh', [256, 5, 1])
+def test_greedy_k_center_matches_brute_force(refresh):
+    # lazy updates (few rows brought up to date at a time) give the picks
+    # of the eager algorithm
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 16)).astype(np.float32)
     centers = rng.normal(size=(40, 16)).astype(np.float32)
-    picked, _ = greedy_k_center(x, 25, rng, centers)
+    picked, _ = greedy_k_center(x, 25, rng, centers, refresh=refresh)
     # brute force with the full distance matrix
     d = np.linalg.norm(x[:, None] - np.vstack([centers])[None], axis=2)
     mind = d.min(1)

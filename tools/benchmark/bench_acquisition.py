@@ -610,6 +610,8 @@ def summarize_phase(args, shard_dir: str) -> dict:
         generate_s=t_gen,
         write_shard_s=writer.seconds,
         phase1_wall_s=wall,
+        phase1_peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        / 2**20,
         shard_bytes=int(nbytes),
         shard_bytes_per_image=nbytes / len(scored))
     if protos:
