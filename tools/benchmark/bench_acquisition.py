@@ -559,6 +559,19 @@ class ShardWriter:
         self.chunk += 1
         self.ids, self.summaries = [], []
 
+    def finish(self, labeled, class_counts, class_image_counts) -> int:
+        """Write the last shard and the selection context (labeled ids,
+        class counts); returns the bytes of all shards."""
+        self.flush()
+        np.savez(
+            osp.join(self.shard_dir, 'context.npz'),
+            labeled_ids=labeled,
+            class_counts=class_counts,
+            class_image_counts=class_image_counts)
+        return sum(
+            osp.getsize(osp.join(self.shard_dir, f))
+            for f in os.listdir(self.shard_dir) if f.startswith('rank'))
+
 
 def summarize_phase(args, shard_dir: str) -> dict:
     strategy = build(args.strategy, args.strategy_args)
@@ -592,15 +605,7 @@ def summarize_phase(args, shard_dir: str) -> dict:
                 flush=True)
     writer.flush()
     wall = time.perf_counter() - t_start
-    boxes, images = class_counts(pool, labeled)
-    np.savez(
-        osp.join(shard_dir, 'context.npz'),
-        labeled_ids=labeled,
-        class_counts=boxes,
-        class_image_counts=images)
-    nbytes = sum(
-        osp.getsize(osp.join(shard_dir, f)) for f in os.listdir(shard_dir)
-        if f.startswith('rank'))
+    nbytes = writer.finish(labeled, *class_counts(pool, labeled))
     out = dict(
         scored_images=int(len(scored)),
         shards=writer.chunk,
@@ -702,14 +707,7 @@ def bib_phase(args, shard_dir: str) -> dict:
                 flush=True)
     writer.flush()
     wall = time.perf_counter() - t_start
-    np.savez(
-        osp.join(shard_dir, 'context.npz'),
-        labeled_ids=labeled,
-        class_counts=boxes,
-        class_image_counts=images)
-    nbytes = sum(
-        osp.getsize(osp.join(shard_dir, f)) for f in os.listdir(shard_dir)
-        if f.startswith('rank'))
+    nbytes = writer.finish(labeled, boxes, images)
     pool_counts = counts[:args.num_images]
     out = dict(
         scored_images=int(n_all),
