@@ -20,6 +20,7 @@ from mmal.utils import (add_launch_args, check_checkpoint_safe, load_config,
                         parse_launch_args, register_all_modules)
 
 from al_train import cli_errors, init_distributed  # isort: skip
+from al_train import finish_distributed  # isort: skip
 
 
 def parse_args():
@@ -62,6 +63,7 @@ def main():
         if int(os.environ.get('RANK', 0)) == 0:
             print(f'[mmal acquire] {split.labeled_ids.size} labeled images '
                   f'in {out}')
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -61,6 +61,16 @@ def init_distributed(cfg) -> None:
         torch.distributed.init_process_group(backend='gloo')
 
 
+def finish_distributed() -> None:
+    """Wait for every rank, then shut the process group down, so that no
+    rank exits while the others still talk to it (gloo aborts the process
+    when its threads are destroyed at exit)."""
+    if torch.distributed.is_available() and \
+            torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+
+
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=True)
@@ -72,6 +82,7 @@ def main():
         loop = ActiveLearningLoop(
             cfg, allow_config_change=args.allow_config_change)
         loop.run()
+    finish_distributed()
 
 
 if __name__ == '__main__':
