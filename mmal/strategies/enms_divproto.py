@@ -27,6 +27,10 @@ import numpy as np
 
 from mmal.registry import STRATEGIES
 from .base_strategy import BaseStrategy, Selection, SelectionContext
+from .core_set import release_mapped
+
+#: Walked images between two releases of their mapped shard pages.
+RELEASE_EVERY = 256
 
 _EPS = 1e-12
 
@@ -325,10 +329,18 @@ class ENMSDivProto(BaseStrategy):
         picked: List[int] = []
         taken = set()
         stats = dict(rejected_intra=0, rejected_inter=0)
+        walked: List[np.ndarray] = []
         for i in ranked.tolist():
             if len(picked) >= budget or (self.inter and not quotas):
                 break
             s = summaries[i]
+            # Pages of memory-mapped shards stay mapped once read (with
+            # large page-cache folios, far more than the prototypes read):
+            # drop them now and then, the data stays in the page cache.
+            walked.append(s['protos'])
+            if len(walked) >= RELEASE_EVERY:
+                release_mapped(walked)
+                walked.clear()
             if self.inter:
                 classes = np.asarray(s['classes'])
                 conf = np.asarray(s['confidence'], dtype=np.float64)
