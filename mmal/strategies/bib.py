@@ -432,24 +432,37 @@ class BiB(BaseStrategy):
             ('img_labels', ) if use_image_labels else ())
 
     # -- per image ----------------------------------------------------------
+    def candidate_pairs(self, fields):
+        """The detections that may pair (scored above ``score_thr``, of an
+        image-level class) and their pairs.
+
+        Returns:
+            tuple: ``boxes`` (K, 4), ``scores`` (K,), ``labels`` (K,),
+            ``keep`` (N,) the mask of those detections among all, and the
+            ``small`` / ``large`` (P,) indices into the K detections.
+        """
+        boxes = np.asarray(fields['bboxes'], np.float32).reshape(-1, 4)
+        scores = np.asarray(fields['scores'], np.float32).reshape(-1)
+        labels = np.asarray(fields['labels'], np.int64).reshape(-1)
+        keep = scores > self.score_thr
+        if self.use_image_labels:
+            keep &= np.isin(labels, np.asarray(fields['img_labels']))
+        boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
+        small, large = box_in_box_pairs(boxes, labels, self.mu, self.delta,
+                                        self.pairing)
+        return boxes, scores, labels, keep, small, large
+
     def summarize(self, fields) -> Dict[str, np.ndarray]:
         """The image's pairs: ``pair_feats`` (P, 2D or projection_dim)
         fp16, ``pair_boxes`` (P, 8) small then large box, ``pair_labels``
         (P,), and the detections that could pair (``det_boxes``,
         ``det_scores``, ``det_labels``), for visualisation."""
-        boxes = np.asarray(fields['bboxes'], np.float32).reshape(-1, 4)
-        scores = np.asarray(fields['scores'], np.float32).reshape(-1)
-        labels = np.asarray(fields['labels'], np.int64).reshape(-1)
+        boxes, scores, labels, keep, small, large = self.candidate_pairs(
+            fields)
         feats = np.asarray(fields['feats'], np.float32)
-        feats = feats.reshape(len(boxes), -1) if len(boxes) else \
+        feats = feats.reshape(len(keep), -1) if len(keep) else \
             feats.reshape(0, feats.shape[-1] if feats.ndim == 2 else 0)
-        keep = scores > self.score_thr
-        if self.use_image_labels:
-            keep &= np.isin(labels, np.asarray(fields['img_labels']))
-        boxes, scores, labels, feats = (boxes[keep], scores[keep],
-                                        labels[keep], feats[keep])
-        small, large = box_in_box_pairs(boxes, labels, self.mu, self.delta,
-                                        self.pairing)
+        feats = feats[keep]
         pair_feats = np.concatenate([feats[small], feats[large]], axis=1)
         if self.projection_dim is not None:
             pair_feats = pair_feats @ self._project(pair_feats.shape[1])
@@ -548,10 +561,8 @@ class UBiB(BiB):
     uses_labeled = False
 
     def summarize(self, fields):
-        return {
-            'num_pairs':
-            np.int64(len(super().summarize(fields)['pair_labels']))
-        }
+        """Only the number of pairs (no pair features)."""
+        return {'num_pairs': np.int64(len(self.candidate_pairs(fields)[4]))}
 
     def select(self, summaries, budget, context, rng) -> Selection:
         ids = np.fromiter(summaries, dtype=np.int64)
