@@ -1,7 +1,7 @@
 import pytest
 
-from mmal.datasets import make_toy_benchmark
-from mmal.utils import register_all_modules
+from mmal.testing import make_toy_benchmark
+from mmal.utils.setup_env import register_all_modules
 
 
 @pytest.fixture(scope='session', autouse=True)

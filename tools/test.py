@@ -7,9 +7,11 @@ import argparse
 
 from mmengine.runner import Runner
 
-from mmal.datasets import prepare_toy_data
-from mmal.utils import (add_launch_args, apply_tta, check_checkpoint_safe,
-                        load_config, parse_launch_args, register_all_modules)
+from mmal.testing import prepare_toy_data
+from mmal.utils.checkpoint import check_checkpoint_safe
+from mmal.utils.config import (add_launch_args, apply_tta, load_config,
+                               parse_launch_args)
+from mmal.utils.setup_env import register_all_modules
 
 
 def parse_args():

@@ -9,9 +9,10 @@ import argparse
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmal.datasets import prepare_toy_data
-from mmal.utils import (add_launch_args, apply_effective_batch, load_config,
-                        parse_launch_args, register_all_modules)
+from mmal.testing import prepare_toy_data
+from mmal.utils.config import (add_launch_args, apply_effective_batch,
+                               load_config, parse_launch_args)
+from mmal.utils.setup_env import register_all_modules
 
 
 def parse_args():

@@ -12,8 +12,9 @@ Every image's data info gains:
   boxes are never used for training.
 
 Proposals come through mmdet's ``proposal_file`` argument, in mmal's
-``.npz`` format (:mod:`mmal.datasets.proposals`, keyed by image id); mmdet's
-own pickle format is refused (use ``tools/misc/convert_proposals.py``).
+``.npz`` format (:mod:`mmal.datasets.proposal_file`, keyed by image id);
+mmdet's own pickle format is refused (use
+``tools/dataset_converters/convert_proposals.py``).
 """
 import os.path as osp
 from typing import List, Optional
@@ -111,7 +112,7 @@ class WeakSupervisionMixin:
 
     def load_proposals(self) -> None:
         """Attach each image's proposals from an mmal ``.npz`` file."""
-        from mmal.datasets.proposals import load_proposals
+        from mmal.datasets.proposal_file import load_proposals
         path = self.proposal_file
         if not osp.isabs(path) and self.data_root:
             path = osp.join(self.data_root, path)
@@ -119,7 +120,7 @@ class WeakSupervisionMixin:
             raise ValueError(
                 f'proposal_file {path}: expected an mmal .npz proposal file '
                 '(pickles are not loaded; convert with '
-                'tools/misc/convert_proposals.py)')
+                'tools/dataset_converters/convert_proposals.py)')
         proposals = load_proposals(path)
         missing = [
             d['img_id'] for d in self.data_list

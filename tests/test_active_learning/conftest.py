@@ -3,7 +3,7 @@ import os.path as osp
 
 import pytest
 
-from mmal.datasets import make_toy_benchmark
+from mmal.testing import make_toy_benchmark
 from .al_helpers import al_train, write_config
 
 

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycocotools.coco import COCO
 
-from mmal.datasets import (MAX_CLASSES, ToySpec, generate_toy_dataset,
-                           make_toy_benchmark, toy_class_names)
+from mmal.testing import (MAX_CLASSES, ToySpec, generate_toy_dataset,
+                          make_toy_benchmark, toy_class_names)
 
 
 def _digest(root):

@@ -11,8 +11,9 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmal.active_learning.acquisition import AcquisitionRunner
-from mmal.datasets import load_proposals, make_toy_proposals
-from mmal.utils import find_unsafe_globals
+from mmal.datasets import load_proposals
+from mmal.testing import make_toy_proposals
+from mmal.utils.checkpoint import find_unsafe_globals
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs/mist/mist_vgg16-tiny_toy.py')

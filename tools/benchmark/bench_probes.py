@@ -154,7 +154,7 @@ def spread_cls_weights(model, std: float) -> None:
 
 
 def make_images(root: str, num: int) -> dict:
-    from mmal.datasets.toy_shapes import make_toy_benchmark
+    from mmal.testing.toy_shapes import make_toy_benchmark
     return make_toy_benchmark(root, num_train=1, num_val=num, seed=0)
 
 

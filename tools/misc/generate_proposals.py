@@ -16,16 +16,11 @@ Methods:
     toy               mmal's pixel-grouping generator (no contrib needed;
                       made for flat-coloured objects such as the toy data).
 
-The script only needs numpy, cv2 and tqdm: it loads
-``mmal/datasets/proposals.py`` by path, so it also runs in a small
-environment without torch / mmdet.
-
 Example:
     python tools/misc/generate_proposals.py data/my_images props.npz \\
         --method selective-search --mode fast --workers 8
 """
 import argparse
-import importlib.util
 import json
 import multiprocessing
 import os
@@ -35,6 +30,11 @@ import time
 
 import cv2
 import numpy as np
+
+from mmal.datasets.proposal_file import save_proposals
+from mmal.datasets.transforms.proposal_transforms import apply_clean
+from mmal.testing.toy_proposals import toy_proposals
+from mmal.utils.fileio import atomic_write_json
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 DEFAULT_MAX = {'selective-search': 2000, 'edge-boxes': 2000, 'toy': 300}
@@ -47,27 +47,7 @@ CONTRIB_HELP = (
     'or use --method toy (mmal\'s pixel-grouping generator, no contrib '
     'needed).')
 
-_PROPOSALS = None
 _STATE = {}
-
-
-def proposals_module():
-    """``mmal/datasets/proposals.py``, loaded by path when this script sits
-    in the mmal source tree (so torch is never imported)."""
-    global _PROPOSALS
-    if _PROPOSALS is None:
-        path = osp.join(
-            osp.dirname(osp.abspath(__file__)), '..', '..', 'mmal', 'datasets',
-            'proposals.py')
-        if osp.isfile(path):
-            spec = importlib.util.spec_from_file_location(
-                '_mmal_proposals', path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-        else:
-            from mmal.datasets import proposals as module
-        _PROPOSALS = module
-    return _PROPOSALS
 
 
 def parse_args(argv=None):
@@ -209,8 +189,7 @@ def compute(task):
     limit = opts['max_proposals']
     if opts['method'] == 'toy':
         rng = np.random.default_rng([opts['seed'], image['id']])
-        boxes, scores = proposals_module().toy_proposals(
-            bgr[:, :, ::-1], limit, rng)
+        boxes, scores = toy_proposals(bgr[:, :, ::-1], limit, rng)
     elif opts['method'] == 'selective-search':
         ss = cv2.ximgproc.segmentation.createSelectiveSearchSegmentation()
         ss.setBaseImage(bgr)
@@ -237,7 +216,7 @@ def compute(task):
         boxes = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]],
                                axis=1)
     boxes = np.asarray(boxes, np.float64) / scale
-    boxes, scores = proposals_module().apply_clean(boxes, scores, (h, w))
+    boxes, scores = apply_clean(boxes, scores, (h, w))
     return boxes, scores, h, w, time.perf_counter() - start
 
 
@@ -246,7 +225,6 @@ def main(argv=None):
     check_method(args)
     from tqdm import tqdm
 
-    proposals = proposals_module()
     images, write_json = list_images(args)
     opts = dict(
         method=args.method,
@@ -275,11 +253,10 @@ def main(argv=None):
             ],
             annotations=[],
             categories=[])
-        with proposals._atomic_binary(json_path) as f:
-            f.write(json.dumps(coco).encode('utf-8'))
+        atomic_write_json(coco, json_path)
         print(f'wrote {json_path} (image ids 1..{len(images)})')
     meta = {k: v for k, v in opts.items() if k != 'edge_model'}
-    proposals.save_proposals(
+    save_proposals(
         args.out, [im['id'] for im in images], [r[0] for r in results],
         [r[1] for r in results],
         file_names=[im['file_name'] for im in images],

@@ -5,7 +5,7 @@
 """
 import argparse
 
-from mmal.datasets import ToySpec, make_toy_benchmark
+from mmal.testing import ToySpec, make_toy_benchmark
 
 
 def _pair(text):

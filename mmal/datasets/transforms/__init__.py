@@ -1,3 +1,4 @@
-from .proposal_transforms import CleanProposals
+from .proposal_transforms import (CleanProposals, apply_clean, clean_proposals,
+                                  clip_boxes)
 
-__all__ = ['CleanProposals']
+__all__ = ['CleanProposals', 'apply_clean', 'clean_proposals', 'clip_boxes']

@@ -1,8 +1,85 @@
-"""Cleaning precomputed proposals inside a data pipeline."""
+"""Cleaning precomputed proposals: the :class:`CleanProposals` pipeline
+transform and the array functions it runs (also used by the proposal
+converters and generators)."""
+from typing import Optional, Tuple
+
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from mmal.datasets.proposal_file import to_box_array, to_score_array
 from mmal.registry import TRANSFORMS
+
+
+def clip_boxes(boxes: np.ndarray, img_shape: Tuple[int, int]) -> np.ndarray:
+    """Boxes clipped to the image: x in [0, w], y in [0, h].
+
+    Args:
+        boxes (np.ndarray): (N, 4) x1 y1 x2 y2 boxes.
+        img_shape (tuple): ``(height, width)`` of the image.
+
+    Returns:
+        np.ndarray: A float64 copy of ``boxes``, clipped.
+    """
+    h, w = img_shape[:2]
+    out = np.array(boxes, dtype=np.float64, copy=True)
+    out[:, 0::2] = out[:, 0::2].clip(0, w)
+    out[:, 1::2] = out[:, 1::2].clip(0, h)
+    return out
+
+
+def clean_proposals(boxes: np.ndarray,
+                    img_shape: Tuple[int, int],
+                    min_size: float = 2) -> np.ndarray:
+    """Indices of the proposals worth keeping, in their original order.
+
+    Boxes are clipped to the image (x in [0, w], y in [0, h]); a box whose
+    clipped width or height is below ``min_size`` is dropped, and of boxes
+    equal after rounding their clipped coordinates to integers only the
+    first is kept.
+
+    Args:
+        boxes (np.ndarray): (N, 4) x1 y1 x2 y2 boxes.
+        img_shape (tuple): ``(height, width)`` of the image.
+        min_size (float): Smallest kept side in pixels. Defaults to 2.
+
+    Returns:
+        np.ndarray: int64 indices into ``boxes``, increasing.
+    """
+    clipped = clip_boxes(to_box_array(boxes, 'boxes'), img_shape)
+    sides = clipped[:, 2:] - clipped[:, :2]
+    idx = np.nonzero((sides >= min_size).all(axis=1))[0]
+    if idx.size == 0:
+        return idx.astype(np.int64)
+    rounded = np.round(clipped[idx]).astype(np.int64)
+    _, first = np.unique(rounded, axis=0, return_index=True)
+    return np.sort(idx[first]).astype(np.int64)
+
+
+def apply_clean(
+        boxes: np.ndarray,
+        scores: Optional[np.ndarray],
+        img_shape: Tuple[int, int],
+        min_size: float = 2) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Clip, filter and de-duplicate proposals (see
+    :func:`clean_proposals`).
+
+    Args:
+        boxes (np.ndarray): (N, 4) x1 y1 x2 y2 boxes.
+        scores (np.ndarray, optional): (N,) scores of the boxes.
+        img_shape (tuple): ``(height, width)`` of the image.
+        min_size (float): Smallest kept side in pixels. Defaults to 2.
+
+    Returns:
+        tuple: The clipped float32 boxes and their float32 scores (None when
+        ``scores`` is None) at the kept indices.
+    """
+    boxes = to_box_array(boxes, 'boxes')
+    keep = clean_proposals(boxes, img_shape, min_size)
+    out = clip_boxes(boxes[keep], img_shape).astype(np.float32)
+    if scores is None:
+        return out, None
+    scores = to_score_array(scores, len(boxes), 'scores')
+    return out, scores[keep].astype(np.float32)
 
 
 @TRANSFORMS.register_module()
@@ -25,7 +102,6 @@ class CleanProposals(BaseTransform):
         self.min_size = min_size
 
     def transform(self, results: dict) -> dict:
-        from mmal.datasets.proposals import apply_clean
         shape = results.get('img_shape', results.get('ori_shape'))
         h, w = shape[:2]
         boxes, scores = apply_clean(results['proposals'],

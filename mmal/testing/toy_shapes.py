@@ -9,11 +9,10 @@ weak detector boxes the whole group or a single part). Every image also
 records its image-level labels (``image_labels``: the category ids present).
 
 Example:
-    >>> from mmal.datasets import make_toy_benchmark
+    >>> from mmal.testing import make_toy_benchmark
     >>> paths = make_toy_benchmark('data/toy', num_train=200, num_val=50)
 """
 import dataclasses
-import fcntl
 import json
 import os
 import os.path as osp
@@ -23,7 +22,9 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
+from mmal.utils.file_lock import file_lock
 from mmal.utils.fileio import atomic_write_json
+from .toy_proposals import make_toy_proposals
 
 SHAPES = ('square', 'circle', 'triangle', 'cross', 'diamond', 'ring')
 COLOURS = {
@@ -379,8 +380,7 @@ def make_toy_benchmark(root: str,
     paths = {}
     # Several processes (one per GPU) may ask at once: one generates, the
     # others wait for the lock and then find the data up to date.
-    with open(osp.join(root, '.generate.lock'), 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with file_lock(osp.join(root, '.generate.lock')):
         for split, spec in specs.items():
             ann_file = osp.join(root, 'annotations', f'instances_{split}.json')
             if force or not _spec_matches(ann_file, spec):
@@ -395,7 +395,7 @@ def prepare_toy_data(cfg) -> Optional[Dict[str, str]]:
     Configs built on ``configs/_base_/datasets/toy_shapes.py`` carry
     ``toy_data = dict(num_train=..., num_val=..., **ToySpec knobs)`` and
     ``data_root``; other configs are left alone. A ``toy_proposals`` dict
-    (arguments of :func:`mmal.datasets.make_toy_proposals`) also makes the
+    (arguments of :func:`mmal.testing.make_toy_proposals`) also makes the
     proposal files of weakly-supervised configs.
 
     Args:
@@ -408,6 +408,5 @@ def prepare_toy_data(cfg) -> Optional[Dict[str, str]]:
         return None
     paths = make_toy_benchmark(cfg.data_root, **cfg.toy_data)
     if cfg.get('toy_proposals'):
-        from .proposals import make_toy_proposals
         make_toy_proposals(cfg.data_root, paths, **cfg.toy_proposals)
     return paths
