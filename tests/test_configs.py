@@ -213,7 +213,7 @@ def test_al_section_parses_and_its_strategy_builds(config):
     from mmal.active_learning.probes import PREDICTION_FIELDS, DetectorProbe
     from mmal.registry import ORACLES, STRATEGIES
     from mmal.strategies import MODEL_FIELDS, build_strategy
-    from mmal.utils import register_all_modules
+    from mmal.utils.setup_env import register_all_modules
     register_all_modules()
     cfg = _load(config)
     settings = ALSettings.from_cfg(cfg)
@@ -407,7 +407,7 @@ def test_strategies_of_a_protocol_differ_only_in_the_strategy(group):
     ('configs/mist/mist_vgg16_coco14.py', False),
 ])
 def test_mist_configs_follow_wetectron(config, cdb):
-    from mmal.utils import apply_effective_batch
+    from mmal.utils.config import apply_effective_batch
     cfg = Config.fromfile(osp.join(REPO, config))
     assert cfg.effective_batch_size == 8
     assert cfg.model.type == 'MIST'

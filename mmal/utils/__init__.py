@@ -1,16 +1,19 @@
-from .checkpoint import (UnsafeCheckpointError, add_safe_checkpoint_globals,
-                         check_checkpoint_safe, find_unsafe_globals,
-                         load_checkpoint_safely,
-                         register_safe_checkpoint_loaders,
-                         safe_checkpoint_globals)
-from .config import (add_launch_args, apply_effective_batch, apply_tta,
-                     load_config, parse_launch_args)
-from .setup_env import register_all_modules
+"""Small helpers of mmal.
+
+This package imports only the standard library, so that ``import
+mmal.utils.fileio`` stays cheap and torch-free (tools that write files need
+no deep-learning stack). The helpers with heavier dependencies are imported
+from their own modules:
+
+* :mod:`mmal.utils.checkpoint` (torch): safe checkpoint loading;
+* :mod:`mmal.utils.config` (mmengine): loading configs, launch arguments,
+  effective batch, TTA;
+* :mod:`mmal.utils.setup_env` (mmdet): ``register_all_modules``;
+* :mod:`mmal.utils.safe_unpickler` (numpy): a numpy-only unpickler.
+"""
+from .file_lock import file_lock
+from .fileio import atomic_open, atomic_write_json, atomic_write_text
 
 __all__ = [
-    'UnsafeCheckpointError', 'add_safe_checkpoint_globals',
-    'check_checkpoint_safe', 'find_unsafe_globals', 'load_checkpoint_safely',
-    'apply_tta', 'register_safe_checkpoint_loaders', 'safe_checkpoint_globals',
-    'add_launch_args', 'apply_effective_batch', 'load_config',
-    'parse_launch_args', 'register_all_modules'
+    'atomic_open', 'atomic_write_json', 'atomic_write_text', 'file_lock'
 ]

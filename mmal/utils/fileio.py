@@ -44,6 +44,8 @@ def atomic_write_json(obj: Any, path: str, **dump_kwargs) -> None:
         path (str): Destination file.
         **dump_kwargs: Passed to :func:`json.dumps`.
     """
+    # json.dumps, not mmengine.fileio.dump: that one also serialises sets
+    # and arrays (which must stay errors) and imports mmengine here.
     atomic_write_text(json.dumps(obj, **dump_kwargs), path)
 
 

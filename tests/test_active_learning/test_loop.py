@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from mmal.active_learning import Pool
-from mmal.utils import load_checkpoint_safely
+from mmal.utils.checkpoint import load_checkpoint_safely
 from .al_helpers import al_train, start_al_train, write_config
 from .conftest import read_json
 

@@ -312,7 +312,7 @@ def _ddp_worker(rank, world, port, out_dir):
     import torch.distributed as dist
 
     from mmal.models import MISTDistributedDataParallel
-    from mmal.utils import register_all_modules
+    from mmal.utils.setup_env import register_all_modules
     register_all_modules()
     dist.init_process_group(
         'gloo',

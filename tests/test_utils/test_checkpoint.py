@@ -8,10 +8,10 @@ from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import load_checkpoint
 
-from mmal.utils import (UnsafeCheckpointError, add_safe_checkpoint_globals,
-                        check_checkpoint_safe, find_unsafe_globals,
-                        load_checkpoint_safely)
-from mmal.utils.checkpoint import _EXTRA_SAFE_GLOBALS
+from mmal.utils.checkpoint import (_EXTRA_SAFE_GLOBALS, UnsafeCheckpointError,
+                                   add_safe_checkpoint_globals,
+                                   check_checkpoint_safe, find_unsafe_globals,
+                                   load_checkpoint_safely)
 
 
 class _Payload:

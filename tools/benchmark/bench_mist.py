@@ -92,7 +92,7 @@ def main():
     from mmengine.config import Config
 
     from mmal.registry import MODELS
-    from mmal.utils import register_all_modules
+    from mmal.utils.setup_env import register_all_modules
     register_all_modules()
     cfg = Config.fromfile(osp.join(REPO, args.config))
     cfg.model.backbone.pop('init_cfg', None)
