@@ -106,3 +106,16 @@ STRATEGIES = Registry('strategy', scope=_SCOPE, locations=['mmal.strategies'])
 # raises ``AnnotationRequired`` after asking a person for them.
 ORACLES = Registry(
     'oracle', scope=_SCOPE, locations=['mmal.active_learning.oracles'])
+# Training schedules of the cycles (``al.schedule``,
+# ``mmal.active_learning.schedules.BaseSchedule``): built from
+# ``dict(type=..., **settings)`` when the config is read;
+# ``apply(cfg, num_labeled)`` writes a cycle's train_cfg and LR schedule.
+AL_SCHEDULES = Registry(
+    'al schedule', scope=_SCOPE, locations=['mmal.active_learning.schedules'])
+# Probe adapters (``mmal.models.probes.BaseProbe``), one per detector head
+# family. ``mmal.models.probes.build_probe(model, fields)`` asks each
+# registered adapter, highest ``priority`` first, whether it ``supports``
+# the model and which fields it ``provides``, and builds the first that
+# fits as ``adapter(model, fields, score_tol=...)``; the acquisition runner
+# enters it as a context manager and calls ``run(batch)`` per batch.
+PROBES = Registry('probe', scope=_SCOPE, locations=['mmal.models.probes'])

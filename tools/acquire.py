@@ -13,11 +13,11 @@ oracle is waiting for annotations; 2: bad input.
 import argparse
 import os
 import os.path as osp
-import re
 
-from mmal.active_learning import ActiveLearningLoop, SplitError
-from mmal.utils import (add_launch_args, check_checkpoint_safe, load_config,
-                        parse_launch_args, register_all_modules)
+from mmal.active_learning import ActiveLearningLoop, CycleDir, SplitError
+from mmal.utils.checkpoint import check_checkpoint_safe
+from mmal.utils.config import add_launch_args, load_config, parse_launch_args
+from mmal.utils.setup_env import register_all_modules
 
 from al_train import cli_errors, init_distributed  # isort: skip
 from al_train import finish_distributed  # isort: skip
@@ -45,21 +45,21 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cdir = osp.abspath(args.cycle_dir)
-    match = re.fullmatch(r'cycle_(\d+)', osp.basename(cdir))
+    cdir = CycleDir(osp.abspath(args.cycle_dir))
     with cli_errors('acquire'):
-        if args.cycle is None and match is None:
-            raise SplitError(f'--cycle-dir {cdir!r} is not named cycle_<k>: '
-                             'pass --cycle K')
-        cycle = args.cycle if args.cycle is not None else int(match[1])
-        out = args.out_dir or osp.join(osp.dirname(cdir), f'cycle_{cycle + 1}')
+        if args.cycle is None and cdir.index is None:
+            raise SplitError(f'--cycle-dir {cdir.path!r} is not named '
+                             'cycle_<k>: pass --cycle K')
+        cycle = args.cycle if args.cycle is not None else cdir.index
+        out = args.out_dir or cdir.work_dir.cycle(cycle + 1).path
         check_checkpoint_safe(args.checkpoint)
         register_all_modules(init_default_scope=True)
         cfg = load_config(args.config, args.launcher, args.cfg_options,
-                          osp.dirname(cdir))
+                          cdir.work_dir.root)
         init_distributed(cfg)
         loop = ActiveLearningLoop(cfg)
-        split = loop.acquire(cycle, args.checkpoint, cdir, osp.abspath(out))
+        split = loop.acquire(cycle, args.checkpoint, cdir.path,
+                             osp.abspath(out))
         if int(os.environ.get('RANK', 0)) == 0:
             print(f'[mmal acquire] {split.labeled_ids.size} labeled images '
                   f'in {out}')

@@ -15,10 +15,11 @@ import torch
 
 from mmal.active_learning import (ActiveLearningLoop, AnnotationRequired,
                                   SplitError)
-from mmal.datasets import prepare_toy_data
 from mmal.strategies import StrategyError
-from mmal.utils import (UnsafeCheckpointError, add_launch_args, load_config,
-                        parse_launch_args, register_all_modules)
+from mmal.testing import prepare_toy_data
+from mmal.utils.checkpoint import UnsafeCheckpointError
+from mmal.utils.config import add_launch_args, load_config, parse_launch_args
+from mmal.utils.setup_env import register_all_modules
 
 EXIT_NEEDS_ANNOTATION = 3
 

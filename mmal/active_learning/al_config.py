@@ -26,20 +26,15 @@ evaluates and acquires with ``finetune_from`` as it is.
 """
 import copy
 import os.path as osp
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Optional, Union
 
 from mmengine.config import Config
 
 from .pool import SplitError
+from .schedules import BaseSchedule, build_schedule
 
 TRAIN_MODES = ('scratch', 'continue', 'finetune_from')
-SCHEDULES = ('epochs', 'iters_per_image')
-_KEYS = {
-    'num_cycles', 'seed', 'initial', 'budget', 'strategy', 'train_mode',
-    'finetune_from', 'schedule', 'pool_subsample', 'oracle', 'pool',
-    'acquisition', 'acquire_after_last', 'test_tta'
-}
 
 
 def _count(value, total: int, name: str, allow_zero=False) -> int:
@@ -83,10 +78,11 @@ class ALSettings:
             raise SplitError('the config has no "al" section (see '
                              'docs/config.md)')
         al = copy.deepcopy(dict(al))
-        unknown = set(al) - _KEYS
+        keys = {f.name for f in fields(cls)}
+        unknown = set(al) - keys
         if unknown:
             raise SplitError(f'al: unknown keys {sorted(unknown)}; known: '
-                             f'{sorted(_KEYS)}')
+                             f'{sorted(keys)}')
         if 'strategy' not in al:
             raise SplitError('al.strategy is required, e.g. '
                              "dict(type='u-random')")
@@ -115,13 +111,7 @@ class ALSettings:
             raise SplitError("al.train_mode='finetune_from' needs "
                              'al.finetune_from=<checkpoint>')
         sched = dict(al.get('schedule', dict(type='epochs')))
-        if sched.get('type') not in SCHEDULES:
-            raise SplitError(f'al.schedule.type must be one of {SCHEDULES}, '
-                             f'got {sched.get("type")!r}')
-        if sched['type'] == 'iters_per_image' and not sched.get(
-                'iters_per_image', 0) > 0:
-            raise SplitError("al.schedule type 'iters_per_image' needs "
-                             'iters_per_image > 0')
+        build_schedule(sched)  # refuse bad settings now
         for key in ('budget', ):
             if key not in al:
                 raise SplitError(f'al.{key} is required')
@@ -140,6 +130,10 @@ class ALSettings:
             acquisition=dict(al.get('acquisition') or {}),
             acquire_after_last=bool(al.get('acquire_after_last', False)),
             test_tta=bool(al.get('test_tta', False)))
+
+    def build_schedule(self) -> BaseSchedule:
+        """The registered schedule ``al.schedule`` names."""
+        return build_schedule(self.schedule)
 
     @property
     def num_acquisitions(self) -> int:

@@ -36,3 +36,12 @@ def run_on_rank0(fn: Callable[[], T]) -> T:
         raise err
     barrier()
     return result
+
+
+def broadcast(obj):
+    """``obj`` of rank 0 on every rank."""
+    if get_world_size() == 1:
+        return obj
+    box = [obj]
+    broadcast_object_list(box, src=0)
+    return box[0]

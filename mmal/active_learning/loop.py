@@ -4,23 +4,14 @@ Every step leaves a marker file written atomically when the step is
 complete; re-running the same command skips completed steps and resumes an
 interrupted training from its last epoch checkpoint (with the random states
 restored by ``RNGStateHook``), so a resumed run ends with the splits of an
-uninterrupted one. Work dir layout::
+uninterrupted one. The work dir's layout is :mod:`.work_dir`'s.
 
-    run.json                  config of the run (a changed config is refused)
-    label_map.json            cycle each pool image was labeled in
-    results.csv/json, al_curve.png
-    cycle_<k>/
-        selected.json         what was acquired for cycle k
-        labeled.json          written last: the split is complete
-        unlabeled.json
-        train/                mmengine work dir of cycle k
-        checkpoint.json       training done: final checkpoint + sha256
-        metrics.json          evaluation done
-        acquisition/          shards of the pool pass with cycle k's model
+The loop only sequences steps: what a strategy needs, how long a cycle
+trains, which data a dataset trains on and who annotates are asked of the
+plug-ins (strategy, ``al.schedule``, the dataset class, the oracle).
 """
 import copy
 import glob
-import inspect
 import json
 import os
 import os.path as osp
@@ -30,27 +21,29 @@ import zipfile
 from typing import List, Optional
 
 import numpy as np
-import torch
 from mmengine.config import Config
-from mmengine.dist import get_rank, get_world_size, is_distributed
+from mmengine.dist import get_rank, get_world_size
 from mmengine.runner import Runner
 
-from mmal.datasets.weak_datasets import WeakSupervisionMixin
-from mmal.registry import DATASETS, ORACLES
+from mmal.registry import ORACLES
 from mmal.strategies import build_strategy
 from mmal.utils.checkpoint import load_checkpoint_safely
-from mmal.utils.config import apply_effective_batch, apply_tta
+from mmal.utils.config import (apply_cpu_distributed, apply_effective_batch,
+                               apply_tta)
 from mmal.utils.fileio import atomic_write_json, atomic_write_text
-from .acquisition import (AcquisitionRunner, broadcast,
-                          check_checkpoint_classes, dataset_img_dir,
-                          file_sha256, innermost_dataset, selection_record)
+from .acquisition import AcquisitionRunner
 from .al_config import ALSettings
-from .distributed import run_on_rank0
+from .dataset_cfg import (configure_training_set, dataset_img_dir,
+                          innermost_dataset)
+from .detector import check_checkpoint_classes, file_sha256
+from .distributed import broadcast, run_on_rank0
 from .pool import Pool, SplitError
 from .reporting import format_table, make_row, write_results
-from .splits import (LABELED, SELECTED, CycleSplit, check_growth, cycle_dir,
-                     read_initial_split_file, read_selected, read_split,
-                     selection_context, update_label_map, write_split)
+from .selection_record import selection_record
+from .splits import (CycleSplit, check_growth, read_initial_split_file,
+                     read_selected, read_split, selection_context,
+                     update_label_map, write_split)
+from .work_dir import CycleDir, WorkDir
 
 #: Config keys that may change between a run and its resumption.
 VOLATILE_KEYS = ('launcher', 'work_dir', 'env_cfg', 'log_level', 'resume',
@@ -128,7 +121,8 @@ class ActiveLearningLoop:
                  progress: bool = True):
         self.cfg = cfg
         self.al = ALSettings.from_cfg(cfg)
-        self.work_dir = osp.abspath(cfg.work_dir)
+        self.files = WorkDir(cfg.work_dir)
+        self.work_dir = self.files.root
         self.allow_config_change = allow_config_change
         self.progress = progress
         train_ds = innermost_dataset(cfg.train_dataloader.dataset)
@@ -138,14 +132,14 @@ class ActiveLearningLoop:
         classes = (train_ds.get('metainfo') or {}).get('classes')
         self.pool = Pool(pool_ann, classes, self.img_dir)
         oracle_cfg = dict(self.al.oracle)
-        oracle_cls = ORACLES.get(oracle_cfg['type'])
-        if oracle_cls is None:
+        if ORACLES.get(oracle_cfg['type']) is None:
             raise SplitError(f'al.oracle.type {oracle_cfg["type"]!r} is not '
                              'a registered oracle')
-        if 'img_dir' in inspect.signature(oracle_cls).parameters:
-            oracle_cfg.setdefault('img_dir', self.img_dir)
         self.oracle = ORACLES.build(
-            oracle_cfg, default_args=dict(pool=self.pool))
+            oracle_cfg,
+            default_args=dict(pool=self.pool, img_dir=self.img_dir))
+        self.schedule = self.al.build_schedule()
+        self._labeled_counts = {}
         self.strategy = build_strategy(self.al.strategy)
         if self.al.initial.get('split_file'):
             self.initial_anns = read_initial_split_file(
@@ -180,11 +174,6 @@ class ActiveLearningLoop:
                 load_checkpoint_safely(self.al.finetune_from),
                 self.pool.classes, self.al.finetune_from)
         self.name = osp.splitext(osp.basename(cfg.filename or 'run'))[0]
-        ds_cls = DATASETS.get(train_ds.type)
-        #: Train on the pool with image-level labels, the labeled images
-        #: fully annotated (weakly-supervised datasets).
-        self.weak_training = isinstance(ds_cls, type) and issubclass(
-            ds_cls, WeakSupervisionMixin)
 
     # ------------------------------------------------------------------
     def run(self) -> List[dict]:
@@ -207,7 +196,7 @@ class ActiveLearningLoop:
             print(f'[mmal al] {msg}', flush=True)
 
     def _check_run_record(self) -> None:
-        path = osp.join(self.work_dir, 'run.json')
+        path = self.files.run_record
         record = config_record(self.cfg)
         if osp.exists(path):
             old = read_json(path)
@@ -227,19 +216,18 @@ class ActiveLearningLoop:
                 world_size=get_world_size()),
             path,
             indent=1)
-        atomic_write_text(self.cfg.pretty_text,
-                          osp.join(self.work_dir, 'config.py'))
+        atomic_write_text(self.cfg.pretty_text, self.files.config)
 
     # -- cycle 0 ---------------------------------------------------------
     def _initial_split(self) -> CycleSplit:
-        cdir = cycle_dir(self.work_dir, 0)
+        cdir = self.files.cycle(0)
 
         def make() -> CycleSplit:
-            if osp.exists(osp.join(cdir, LABELED)):
+            if cdir.has_split:
                 split = read_split(cdir, self.pool)
                 if split.labeled_ids.size != self.num_initial:
                     raise SplitError(
-                        f'{cdir}/{LABELED} holds {split.labeled_ids.size} '
+                        f'{cdir.labeled} holds {split.labeled_ids.size} '
                         f'images; al.initial asks for {self.num_initial}')
                 return split
             if self.initial_anns is not None:
@@ -260,7 +248,7 @@ class ActiveLearningLoop:
                     strategy=how,
                     seed=self.al.seed,
                     time=time.strftime('%Y-%m-%dT%H:%M:%S')),
-                osp.join(cdir, SELECTED),
+                cdir.selected,
                 indent=1)
             if anns is None:
                 anns = self.oracle.reveal(ids, cdir)
@@ -273,7 +261,7 @@ class ActiveLearningLoop:
         return self._split_on_all_ranks(run_on_rank0(make), cdir)
 
     def _split_on_all_ranks(self, split: Optional[CycleSplit],
-                            cdir: str) -> CycleSplit:
+                            cdir) -> CycleSplit:
         """Rank 0's split as returned by :func:`run_on_rank0`; the other
         ranks read the files rank 0 has just written."""
         return split if get_rank() == 0 else read_split(cdir, self.pool)
@@ -282,54 +270,16 @@ class ActiveLearningLoop:
     def cycle_cfg(self, k: int, init: Optional[str]) -> Config:
         """The mmengine config that trains cycle ``k``."""
         cfg = copy.deepcopy(self.cfg)
-        cdir = cycle_dir(self.work_dir, k)
-        train_dir = osp.join(cdir, 'train')
-        ds = innermost_dataset(cfg.train_dataloader.dataset)
-        if self.weak_training:
-            # Weakly-supervised detectors train on the whole pool with its
-            # image-level labels; the labeled images are fully annotated.
-            ds.ann_file = osp.abspath(self.pool.ann_file)
-            ds.strong_ann_file = osp.join(cdir, LABELED)
-            ds.pop('strong_fraction', None)
-        else:
-            ds.ann_file = osp.join(cdir, LABELED)
+        cdir = self.files.cycle(k)
+        train_dir = cdir.train_dir
+        configure_training_set(
+            innermost_dataset(cfg.train_dataloader.dataset),
+            osp.abspath(self.pool.ann_file), cdir.labeled)
         cfg.work_dir = train_dir
         cfg.experiment_name = f'{self.name}_cycle{k}'
         cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-        sched = self.al.schedule
-        by_epoch = cfg.train_cfg.get('type', '') in ('EpochBasedTrainLoop', ) \
-            or 'max_epochs' in cfg.train_cfg
-        if sched['type'] == 'iters_per_image':
-            n = len(self._labeled_ids(k))
-            iters = int(round(sched['iters_per_image'] * n))
-            iters = max(iters, sched.get('min_iters', 1))
-            if sched.get('max_iters'):
-                iters = min(iters, sched['max_iters'])
-            cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
-            milestones = [
-                int(round(f * iters))
-                for f in sched.get('milestones', (2 / 3, 8 / 9))
-            ]
-            warmup = sched.get('warmup_iters', 0)
-            cfg.param_scheduler = ([
-                dict(
-                    type='LinearLR',
-                    start_factor=0.001,
-                    by_epoch=False,
-                    begin=0,
-                    end=warmup)
-            ] if warmup else []) + [
-                dict(
-                    type='MultiStepLR',
-                    by_epoch=False,
-                    begin=0,
-                    end=iters,
-                    milestones=milestones,
-                    gamma=sched.get('gamma', 0.1))
-            ]
-            by_epoch = False
-        interval = 1 if by_epoch else sched.get(
-            'checkpoint_interval', max(1, cfg.train_cfg.max_iters // 5))
+        by_epoch = self.schedule.apply(cfg, lambda: self._num_labeled(k))
+        interval = 1 if by_epoch else self.schedule.checkpoint_interval(cfg)
         # Two kept: mmengine deletes the oldest before writing the newest, so
         # a kill during a save still leaves a complete one to resume from.
         cfg.default_hooks.checkpoint = dict(
@@ -345,21 +295,20 @@ class ActiveLearningLoop:
             cfg.resume, cfg.load_from = True, resume_from
         else:
             cfg.resume, cfg.load_from = False, init or cfg.get('load_from')
-        if is_distributed() and not torch.cuda.is_available():
-            wrapper = dict(
-                cfg.get('model_wrapper_cfg')
-                or dict(type='MMDistributedDataParallel'))
-            wrapper.update(broadcast_buffers=False, device_ids=None)
-            cfg.model_wrapper_cfg = wrapper
+        apply_cpu_distributed(cfg)
         # Last, so that the schedule written above counts optimizer steps.
         return apply_effective_batch(cfg)
 
-    def _labeled_ids(self, k: int) -> np.ndarray:
-        return read_split(cycle_dir(self.work_dir, k), self.pool).labeled_ids
+    def _num_labeled(self, k: int) -> int:
+        """Labeled images of cycle ``k`` (its split is read once)."""
+        if k not in self._labeled_counts:
+            split = read_split(self.files.cycle(k), self.pool)
+            self._labeled_counts[k] = int(split.labeled_ids.size)
+        return self._labeled_counts[k]
 
     def _train(self, k: int) -> str:
-        cdir = cycle_dir(self.work_dir, k)
-        marker = osp.join(cdir, 'checkpoint.json')
+        cdir = self.files.cycle(k)
+        marker = cdir.checkpoint
         if osp.exists(marker):
             return read_json(marker)['checkpoint']
         if k == 0 and self.al.starts_from_model:
@@ -378,13 +327,11 @@ class ActiveLearningLoop:
         if self.al.train_mode == 'finetune_from':
             init = self.al.finetune_from
         elif self.al.train_mode == 'continue' and k > 0:
-            init = read_json(
-                osp.join(cycle_dir(self.work_dir, k - 1),
-                         'checkpoint.json'))['checkpoint']
+            init = read_json(self.files.cycle(k - 1).checkpoint)['checkpoint']
         else:
             init = None
         cfg = self.cycle_cfg(k, init)
-        self._log(f'cycle {k}: training on {cdir}/{LABELED} '
+        self._log(f'cycle {k}: training on {cdir.labeled} '
                   f'({"resuming" if cfg.resume else self.al.train_mode})')
         t0 = time.time()
         runner = Runner.from_cfg(cfg)
@@ -412,20 +359,16 @@ class ActiveLearningLoop:
 
     # -- evaluation ------------------------------------------------------
     def _evaluate(self, k: int, ckpt: str, split: CycleSplit) -> None:
-        cdir = cycle_dir(self.work_dir, k)
-        marker = osp.join(cdir, 'metrics.json')
+        cdir = self.files.cycle(k)
+        marker = cdir.metrics
         if osp.exists(marker):
             return
         cfg = self.cycle_cfg(k, None)
-        cfg.work_dir = osp.join(cdir, 'test')
+        cfg.work_dir = cdir.test_dir
         cfg.experiment_name = f'{self.name}_cycle{k}_test'
         cfg.load_from, cfg.resume = ckpt, False
         if self.al.test_tta:
             apply_tta(cfg, self.cfg.filename or 'the config')
-        evaluator = cfg.test_evaluator
-        for ev in (evaluator if isinstance(evaluator, list) else [evaluator]):
-            if ev.get('type') in ('CocoMetric', 'mmdet.CocoMetric'):
-                ev['classwise'] = True
         t0 = time.time()
         metrics = Runner.from_cfg(cfg).test()
         test_s = time.time() - t0
@@ -464,8 +407,8 @@ class ActiveLearningLoop:
         Returns:
             CycleSplit: The new split.
         """
-        cdir = cdir or cycle_dir(self.work_dir, k)
-        ndir = ndir or cycle_dir(self.work_dir, k + 1)
+        cdir = CycleDir(cdir) if cdir else self.files.cycle(k)
+        ndir = CycleDir(ndir) if ndir else self.files.cycle(k + 1)
         split = read_split(cdir, self.pool)
         return self._acquire(k, split, ckpt, cdir, ndir)
 
@@ -475,10 +418,10 @@ class ActiveLearningLoop:
                  ckpt: str,
                  cdir: Optional[str] = None,
                  ndir: Optional[str] = None) -> CycleSplit:
-        cdir = cdir or cycle_dir(self.work_dir, k)
-        ndir = ndir or cycle_dir(self.work_dir, k + 1)
-        sel_file = osp.join(ndir, SELECTED)
-        if osp.exists(osp.join(ndir, LABELED)):
+        cdir = cdir or self.files.cycle(k)
+        ndir = ndir or self.files.cycle(k + 1)
+        sel_file = ndir.selected
+        if ndir.has_split:
             new = read_split(ndir, self.pool)
             check_growth(split, new, read_selected(sel_file),
                          recorded_budget(sel_file, self.budget), ndir)
@@ -493,8 +436,8 @@ class ActiveLearningLoop:
             anns.update({int(i): new_anns[int(i)] for i in sel})
             # The label map first: a crash before labeled.json (the commit
             # marker) redoes both with the same ids.
-            update_label_map(
-                osp.dirname(ndir), self.pool, split.labeled_ids, sel, k + 1)
+            update_label_map(ndir.work_dir, self.pool, split.labeled_ids, sel,
+                             k + 1)
             write_split(ndir, self.pool, anns)
             new = read_split(ndir, self.pool)  # validate what was written
             check_growth(split, new, sel,
@@ -512,32 +455,29 @@ class ActiveLearningLoop:
         if sub is not None and sub < ids.size:
             rng = np.random.default_rng(self.al.seed_for(_SUBSAMPLE, k))
             ids = np.sort(rng.choice(ids, sub, replace=False))
-        marker = osp.join(cdir, 'checkpoint.json')
+        marker = cdir.checkpoint
         if osp.exists(marker):
             sha = read_json(marker)['sha256']
         else:
             sha = run_on_rank0(lambda: file_sha256(ckpt))
             sha = broadcast(sha)
         t0 = time.time()
-        files = [osp.join(cdir, 'unlabeled.json')]
+        files = [cdir.unlabeled]
         scored = ids
         if self.strategy.uses_labeled and split.labeled_ids.size:
-            files.append(osp.join(cdir, 'labeled.json'))
+            files.append(cdir.labeled)
             scored = np.concatenate([ids, split.labeled_ids])
         summaries = self.acquirer.score(scored, ckpt, sha, files,
-                                        osp.join(cdir, 'acquisition'))
+                                        cdir.acquisition_dir)
         t1 = time.time()
 
         def select():
             context = selection_context(split, self.pool, k)
+            pool = summaries.take(ids)
             if self.strategy.uses_labeled:
-                context.labeled_summaries = {
-                    int(i): summaries.pop(int(i))
-                    for i in split.labeled_ids
-                }
+                context.labeled_summaries = summaries.take(split.labeled_ids)
             rng = np.random.default_rng(self.al.seed_for(_SELECT, k))
-            selection = self.acquirer.select(summaries, self.budget, context,
-                                             rng)
+            selection = self.acquirer.select(pool, self.budget, context, rng)
             t2 = time.time()
             atomic_write_json(
                 selection_record(
@@ -553,14 +493,13 @@ class ActiveLearningLoop:
     def _report(self) -> List[dict]:
         rows = []
         for k in range(self.al.num_cycles):
-            cdir = cycle_dir(self.work_dir, k)
-            mfile = osp.join(cdir, 'metrics.json')
-            if not osp.exists(mfile):
+            cdir = self.files.cycle(k)
+            if not osp.exists(cdir.metrics):
                 break
-            m = read_json(mfile)
-            train = read_json(osp.join(cdir, 'checkpoint.json'))
+            m = read_json(cdir.metrics)
+            train = read_json(cdir.checkpoint)
             timings = dict(train_s=train.get('train_s'), test_s=m['test_s'])
-            nsel = osp.join(cycle_dir(self.work_dir, k + 1), SELECTED)
+            nsel = self.files.cycle(k + 1).selected
             if osp.exists(nsel):
                 timings.update(read_json(nsel).get('timings', {}))
             rows.append(

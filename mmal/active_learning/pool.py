@@ -1,12 +1,15 @@
 """The image pool of an active-learning run: a COCO annotation file, read
 once and validated, with the mapping between COCO category ids and the
 contiguous label indices ``[0, C)`` that detectors and strategies use."""
+import contextlib
+import io
 import json
 import os
 import os.path as osp
 from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
+from pycocotools.coco import COCO
 
 
 class SplitError(ValueError):
@@ -101,6 +104,16 @@ def check_annotations(anns: Sequence[dict], images: Dict[int, dict],
                 f'inside image {img["id"]} ({img["width"]}x{img["height"]})')
 
 
+def index_coco(data: dict) -> COCO:
+    """pycocotools' index (``imgToAnns``, ``catToImgs``, ...) of a parsed
+    COCO json, without its progress prints."""
+    coco = COCO()
+    coco.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+    return coco
+
+
 class Pool:
     """All images an active-learning run may label, from one COCO file.
 
@@ -142,12 +155,11 @@ class Pool:
         check_annotations(data['annotations'], self.images,
                           name_to_cat.values(),
                           f'annotation file {ann_file!r}')
+        self.coco = index_coco(data)
         self.anns_by_image: Dict[int, List[dict]] = {
-            i: []
+            i: self.coco.imgToAnns[i]
             for i in self.images
         }
-        for ann in data['annotations']:
-            self.anns_by_image[ann['image_id']].append(ann)
         self.ids = np.array(sorted(self.images), dtype=np.int64)
         if img_dir is not None:
             self.check_image_files(img_dir)

@@ -2,10 +2,10 @@
 ``al_curve.png`` (metric vs labeled images)."""
 import csv
 import io
-import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 from mmal.utils.fileio import atomic_open, atomic_write_json
+from .work_dir import WorkDir
 
 SUMMARY_METRICS = {
     'bbox_AP': ('coco/bbox_mAP', ),
@@ -63,16 +63,16 @@ def format_table(rows: List[dict]) -> str:
 
 def write_results(work_dir: str, rows: List[dict], meta: dict) -> None:
     """Write ``results.csv``, ``results.json`` and ``al_curve.png``."""
-    atomic_write_json(
-        dict(meta, cycles=rows), osp.join(work_dir, 'results.json'), indent=1)
+    files = WorkDir(work_dir)
+    atomic_write_json(dict(meta, cycles=rows), files.results_json, indent=1)
     buf = io.StringIO()
     if rows:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    with atomic_open(osp.join(work_dir, 'results.csv')) as f:
+    with atomic_open(files.results_csv) as f:
         f.write(buf.getvalue())
-    plot_curve(rows, meta.get('name', ''), osp.join(work_dir, 'al_curve.png'))
+    plot_curve(rows, meta.get('name', ''), files.curve)
 
 
 def plot_curve(rows: List[dict], title: str, path: str) -> None:

@@ -23,16 +23,7 @@ import numpy as np
 from mmal.strategies import SelectionContext
 from mmal.utils.fileio import atomic_write_json
 from .pool import Pool, SplitError, check_annotations, read_coco_json
-
-LABELED = 'labeled.json'
-UNLABELED = 'unlabeled.json'
-SELECTED = 'selected.json'
-LABEL_MAP = 'label_map.json'
-
-
-def cycle_dir(work_dir: str, cycle: int) -> str:
-    """The folder of cycle ``cycle``: ``<work_dir>/cycle_<cycle>``."""
-    return osp.join(work_dir, f'cycle_{cycle}')
+from .work_dir import CycleDir, WorkDir
 
 
 @dataclass
@@ -53,10 +44,9 @@ def write_split(cdir: str, pool: Pool,
     ``annotations`` (image id -> annotations) of ``pool``."""
     labeled = pool.check_ids(annotations, f'labeled set of {cdir}')
     unlabeled = np.setdiff1d(pool.ids, labeled)
-    unl = pool.subset(unlabeled)
-    atomic_write_json(unl, osp.join(cdir, UNLABELED))
-    atomic_write_json(
-        pool.subset(labeled, annotations), osp.join(cdir, LABELED))
+    files = CycleDir(cdir)
+    atomic_write_json(pool.subset(unlabeled), files.unlabeled)
+    atomic_write_json(pool.subset(labeled, annotations), files.labeled)
     return CycleSplit(np.sort(labeled), unlabeled, annotations)
 
 
@@ -65,8 +55,8 @@ def read_split(cdir: str, pool: Pool) -> CycleSplit:
     their ids are pool ids, labeled and unlabeled are disjoint and together
     are the pool, annotations refer to labeled images and known categories.
     """
-    lab_file = osp.join(cdir, LABELED)
-    unl_file = osp.join(cdir, UNLABELED)
+    files = CycleDir(cdir)
+    lab_file, unl_file = files.labeled, files.unlabeled
     lab = read_coco_json(lab_file, 'split file')
     unl = read_coco_json(unl_file, 'split file')
     lab_ids = pool.check_ids([i['id'] for i in lab['images']], lab_file)
@@ -74,11 +64,12 @@ def read_split(cdir: str, pool: Pool) -> CycleSplit:
     both = np.intersect1d(lab_ids, unl_ids)
     if both.size:
         raise SplitError(f'{cdir}: images {both[:5].tolist()} are both in '
-                         f'{LABELED} and {UNLABELED}')
+                         f'{files.LABELED} and {files.UNLABELED}')
     if lab_ids.size + unl_ids.size != len(pool):
         lost = np.setdiff1d(pool.ids, np.union1d(lab_ids, unl_ids))
-        raise SplitError(f'{cdir}: {LABELED} + {UNLABELED} miss pool '
-                         f'images {lost[:5].tolist()} ({lost.size} in all)')
+        raise SplitError(
+            f'{cdir}: {files.LABELED} + {files.UNLABELED} miss pool '
+            f'images {lost[:5].tolist()} ({lost.size} in all)')
     anns = _annotations_by_image(lab, lab_ids, pool, lab_file)
     return CycleSplit(np.sort(lab_ids), np.sort(unl_ids), anns)
 
@@ -127,7 +118,7 @@ def update_label_map(work_dir: str, pool: Pool, previous: np.ndarray,
     labeled in ``cycle``. The map holds every pool image (``null`` while
     unlabeled) and its file name; ``previous`` (the labeled set before)
     must already be recorded when the map exists."""
-    path = osp.join(work_dir, LABEL_MAP)
+    path = WorkDir(work_dir).label_map
     if osp.exists(path):
         with open(path) as f:
             cycle_of = json.load(f)['labeled_in_cycle']

@@ -2,6 +2,7 @@ from typing import Dict, Iterable, Mapping, Optional, Union
 
 import numpy as np
 
+from mmal.active_learning.summary_store import Summaries
 from mmal.strategies import (Selection, SelectionContext, StrategyError,
                              build_strategy, check_selection)
 
@@ -51,7 +52,7 @@ def select_images(
             out[int(img_id)] = strategy.summarize(
                 {f: np.asarray(fields[f])
                  for f in strategy.requires})
-        return out
+        return Summaries.from_dict(out)
 
     summaries = summarize(detections)
     labeled = {} if labeled is None else labeled
@@ -81,7 +82,7 @@ def select_images(
         labeled_summaries=(summarize(labeled_detections)
                            if strategy.uses_labeled
                            and labeled_detections is not None else None))
-    pool = np.array(sorted(summaries), dtype=np.int64)
+    pool = np.array(sorted(summaries.ids), dtype=np.int64)
     selection = strategy.select(summaries, budget, context,
                                 np.random.default_rng(seed))
     return check_selection(strategy, selection, pool, budget)

@@ -59,6 +59,17 @@ class WeakSupervisionMixin:
     def load_data_list(self) -> List[dict]:
         return self._flag_fully_annotated(super().load_data_list())
 
+    @staticmethod
+    def configure_al_training(ds_cfg, pool_ann_file: str,
+                              labeled_file: str) -> None:
+        """How an active-learning cycle trains on this dataset (asked by the
+        loop, see :func:`mmal.active_learning.dataset_cfg.
+        configure_training_set`): on the whole pool with its image-level
+        labels, the labeled split's images fully annotated."""
+        ds_cfg.ann_file = pool_ann_file
+        ds_cfg.strong_ann_file = labeled_file
+        ds_cfg.pop('strong_fraction', None)
+
     def _init_weak(self, strong_ann_file: Optional[str],
                    strong_fraction: float, strong_seed: int) -> None:
         if not 0.0 <= strong_fraction <= 1.0:

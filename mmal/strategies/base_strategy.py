@@ -9,12 +9,21 @@ dict(type=..., **hyper_parameters))``) and is called in two phases:
    small dict of numpy arrays / scalars, which the runner writes to disk:
    keep it compact (a score, a few prototypes), not the raw detections.
 2. ``select(summaries, budget, context, rng)`` once per cycle, on rank 0,
-   over the summaries of the whole (sub-sampled) pool. It returns exactly
+   over the summaries of the whole (sub-sampled) pool: a
+   :class:`mmal.active_learning.summary_store.Summaries` (a read-only
+   mapping image id -> summary, with ``ids``, ``column(key)`` (N,),
+   ``stack(key)`` (N, D), ``matrix(key)`` for block-wise rows and
+   ``walk(positions)``; in memory:
+   ``Summaries.from_dict({id: summary})``). It returns exactly
    ``min(budget, len(summaries))`` unique ids of ``summaries``, draws any
-   randomness from ``rng`` only and does no I/O.
+   randomness from ``rng`` only and does no I/O. Where data lives (disk,
+   memory, GPU) is the store's business, never the strategy's.
+
+Building blocks: :class:`RankingStrategy` (score, then top-b) and the
+selection algorithms in :mod:`mmal.strategies.functional`.
 """
 from dataclasses import dataclass, field
-from typing import Dict, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -35,6 +44,19 @@ FIELDS: Dict[str, str] = {
 
 #: Fields that need a forward pass of the detector.
 MODEL_FIELDS = frozenset(FIELDS) - {'img_labels'}
+
+#: Summary fields that tools may read (e.g.
+#: ``tools/analysis/visualize_selection.py`` draws them). A strategy lists
+#: the ones its summaries hold in :attr:`BaseStrategy.display_fields`;
+#: tools read no other summary key.
+DISPLAY_FIELDS: Dict[str, str] = {
+    'det_boxes': '(K, 4) float, x1 y1 x2 y2: the detections the strategy '
+    'looked at',
+    'det_scores': '(K,) float, their scores',
+    'det_labels': '(K,) int, their classes',
+    'pair_boxes': '(P, 8) float, box pairs: small box then large box',
+    'pair_labels': '(P,) int, the class of each pair',
+}
 
 
 @dataclass
@@ -88,6 +110,9 @@ class BaseStrategy:
     #: Whether the labeled images are summarised too (passed to ``select``
     #: as ``context.labeled_summaries``); costs a pass over them.
     uses_labeled: bool = False
+    #: Keys of :data:`DISPLAY_FIELDS` that :meth:`summarize` writes, for
+    #: tools (recorded with the summaries).
+    display_fields: Tuple[str, ...] = ()
 
     def summarize(self, fields: Mapping[str, np.ndarray]) -> Dict[str, object]:
         """Reduce one image's fields to what :meth:`select` needs.
@@ -125,18 +150,6 @@ class BaseStrategy:
                     f'{what} (context.labeled_summaries) as initial centres')
             return {}
         return labeled
-
-    @staticmethod
-    def top_k(ids: Sequence[int], scores: Sequence[float], k: int,
-              rng: np.random.Generator) -> Selection:
-        """The ``k`` highest scores; ties broken at random with ``rng``;
-        non-finite scores rank last."""
-        ids = np.asarray(ids, dtype=np.int64)
-        scores = np.asarray(scores, dtype=np.float64)
-        key = np.where(np.isfinite(scores), scores, -np.inf)
-        tie = rng.random(len(ids))
-        order = np.lexsort((tie, -key))[:min(k, len(ids))]
-        return Selection(ids=ids[order], scores=scores[order])
 
 
 def check_selection(strategy: BaseStrategy, selection: Selection,

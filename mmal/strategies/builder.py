@@ -1,7 +1,7 @@
 import copy
 
 from mmal.registry import STRATEGIES
-from .base_strategy import FIELDS, BaseStrategy, StrategyError
+from .base_strategy import DISPLAY_FIELDS, FIELDS, BaseStrategy, StrategyError
 
 
 def build_strategy(cfg: dict) -> BaseStrategy:
@@ -33,5 +33,10 @@ def build_strategy(cfg: dict) -> BaseStrategy:
     if unknown:
         raise StrategyError(f'{cfg["type"]} requires unknown fields '
                             f'{sorted(unknown)}; known: {sorted(FIELDS)}')
+    shown = set(strategy.display_fields) - set(DISPLAY_FIELDS)
+    if shown:
+        raise StrategyError(f'{cfg["type"]} declares unknown display fields '
+                            f'{sorted(shown)}; known: '
+                            f'{sorted(DISPLAY_FIELDS)}')
     strategy._cfg = cfg
     return strategy

@@ -21,114 +21,19 @@ whose prototype is not yet represented in this cycle's picks (Eq. 4,
 The decisions on the paper's open points are in
 ``docs/strategies/enms_divproto.md``.
 """
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
 from mmal.registry import STRATEGIES
-from .base_strategy import BaseStrategy, Selection, SelectionContext
-from .core_set import release_mapped
-
-#: Walked images between two releases of their mapped shard pages.
-RELEASE_EVERY = 256
-
-_EPS = 1e-12
-
-
-def binary_entropy(p: np.ndarray) -> np.ndarray:
-    """Eq. 1: ``-p log p - (1 - p) log(1 - p)`` (natural log), 0 at 0 and
-    1."""
-    p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
-    q = 1.0 - p
-    return -(p * np.log(np.maximum(p, _EPS)) + q * np.log(np.maximum(q, _EPS)))
-
-
-def unit_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (zero rows stay zero)."""
-    x = np.asarray(x, dtype=np.float32)
-    norm = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.maximum(norm, 1e-12)
-
-
-def enms(labels: np.ndarray, entropies: np.ndarray, feats: np.ndarray,
-         threshold: float) -> np.ndarray:
-    """Algorithm 1: indices of the detections ENMS keeps, in pick order.
-
-    Repeatedly take the remaining detection with the largest entropy (the
-    lower index on ties) and drop every remaining detection of the same
-    class whose feature has cosine similarity ``> threshold`` with it.
-    The image's ENMS entropy is ``entropies[kept].sum()``.
-    """
-    n = len(labels)
-    if n == 0:
-        return np.zeros((0, ), dtype=np.int64)
-    unit = unit_rows(feats)
-    order = np.argsort(-np.asarray(entropies), kind='stable')
-    alive = np.ones(n, dtype=bool)
-    kept = []
-    for k in order:
-        if not alive[k]:
-            continue
-        kept.append(k)
-        alive[k] = False
-        same = alive & (labels == labels[k])
-        if same.any():
-            idx = np.nonzero(same)[0]
-            sim = unit[idx] @ unit[k]
-            alive[idx[sim > threshold]] = False
-    return np.asarray(kept, dtype=np.int64)
-
-
-def class_prototypes(labels: np.ndarray, entropies: np.ndarray,
-                     feats: np.ndarray):
-    """Eq. 3: per predicted class, the entropy-weighted mean of its
-    detections' features. A class whose detections all have zero entropy
-    (scores of exactly 0 or 1) gets the plain mean.
-
-    Returns:
-        tuple: ``classes`` (K,) sorted, ``protos`` (K, D) float32.
-    """
-    classes = np.unique(labels)
-    feats = np.asarray(feats, dtype=np.float64)
-    protos = np.zeros((len(classes), feats.shape[1] if feats.ndim == 2 else 0))
-    for j, c in enumerate(classes):
-        m = labels == c
-        w = np.asarray(entropies, dtype=np.float64)[m]
-        if w.sum() <= 0:
-            w = np.ones_like(w)
-        protos[j] = (w[:, None] * feats[m]).sum(0) / w.sum()
-    return classes, protos.astype(np.float32)
-
-
-class _PickedPrototypes:
-    """Unit prototypes of the images picked so far, grouped by class, in
-    growable buffers (one matrix product per class and candidate)."""
-
-    def __init__(self, dim: int):
-        self.dim = dim
-        self.buf: Dict[int, np.ndarray] = {}
-        self.size: Dict[int, int] = {}
-
-    def max_similarity(self, c: int, proto: np.ndarray) -> float:
-        n = self.size.get(c, 0)
-        if n == 0:
-            return -np.inf
-        return float((self.buf[c][:n] @ proto).max())
-
-    def add(self, c: int, proto: np.ndarray) -> None:
-        n = self.size.get(c, 0)
-        buf = self.buf.get(c)
-        if buf is None or n == buf.shape[0]:
-            grown = np.zeros((max(8, 2 * n), self.dim), dtype=np.float32)
-            if buf is not None:
-                grown[:n] = buf
-            self.buf[c] = buf = grown
-        buf[n] = proto
-        self.size[c] = n + 1
+from .base_strategy import Selection, SelectionContext
+from .functional import (binary_entropy, class_prototypes, divproto_walk, enms,
+                         minority_quotas, rank_order, unit_rows)
+from .ranking_strategy import RankingStrategy
 
 
 @STRATEGIES.register_module(name=['ENMSDivProto', 'enms-divproto'])
-class ENMSDivProto(BaseStrategy):
+class ENMSDivProto(RankingStrategy):
     """The full method (Entropy + ENMS + DivProto) and its ablations.
 
     Args:
@@ -163,8 +68,6 @@ class ENMSDivProto(BaseStrategy):
             re-walks them applying the intra-class test alone, then takes
             the rest by score. Defaults to ``'sorted'``.
     """
-
-    requires = ('labels', 'scores', 'feats')
 
     def __init__(self,
                  use_enms: bool = True,
@@ -204,8 +107,14 @@ class ENMSDivProto(BaseStrategy):
         self.max_dets = max_dets
         self.proto_from = proto_from
         self.fill_up = fill_up
-        if not (use_enms or use_divproto):
-            self.requires = ('scores', )
+
+    @property
+    def requires(self) -> Tuple[str, ...]:
+        """Scores only for the basic detection entropy; labels and
+        features for ENMS and DivProto."""
+        if self.use_enms or self.use_divproto:
+            return ('labels', 'scores', 'feats')
+        return ('scores', )
 
     def describe(self) -> dict:
         """The config plus every effective hyper-parameter."""
@@ -258,127 +167,49 @@ class ENMSDivProto(BaseStrategy):
     # -- per cycle --------------------------------------------------------
     def minority_quotas(self, class_counts: np.ndarray,
                         budget: int) -> Dict[int, int]:
-        """Minority classes (the ``max(1, round(alpha * C))`` classes with
-        the fewest labeled boxes; the lower class index first on ties) and
-        their quotas ``max(1, round(beta * budget / C_minor))``."""
-        counts = np.asarray(class_counts)
-        n_minor = min(
-            len(counts), max(1, int(round(self.alpha * len(counts)))))
-        minor = np.argsort(counts, kind='stable')[:n_minor]
-        quota = max(1, int(round(self.beta * budget / n_minor)))
-        return {int(c): quota for c in minor}
+        """The minority classes and their quotas (see
+        :func:`mmal.strategies.functional.minority_quotas`)."""
+        return minority_quotas(class_counts, budget, self.alpha, self.beta)
 
-    def select(self, summaries: Mapping[int, Mapping[str, np.ndarray]],
-               budget: int, context: SelectionContext,
+    def select(self, summaries, budget: int, context: SelectionContext,
                rng: np.random.Generator) -> Selection:
-        ids = np.fromiter(summaries, dtype=np.int64)
-        scores = np.array([float(summaries[int(i)]['score']) for i in ids])
-        ranked = self.top_k(ids, scores, len(ids), rng)
         if not self.use_divproto:
-            return Selection(
-                ids=ranked.ids[:budget], scores=ranked.scores[:budget])
-        picked, stats = self.divproto(ranked.ids, summaries, budget,
-                                      context.class_counts)
-        score_of = dict(zip(ranked.ids.tolist(), ranked.scores.tolist()))
+            return super().select(summaries, budget, context, rng)
+        scores = self.scores(summaries, context)
+        ranked = rank_order(scores, rng)
+        picked, stats = self.walk(summaries, ranked, budget,
+                                  context.class_counts)
         return Selection(
-            ids=np.asarray(picked, dtype=np.int64),
-            scores=np.array([score_of[i] for i in picked]),
-            extra=stats)
+            ids=summaries.ids[picked], scores=scores[picked], extra=stats)
 
-    def _novel(self, s, memory: _PickedPrototypes) -> bool:
-        """``M_g(I_i) < t_intra``: some class of the image is far from
-        every prototype of that class picked in this cycle (a class no pick
-        has counts as novel; an image without detections has no novel
-        class). Classes with the fewest picks are looked at first: the
-        answer is the same, found sooner."""
-        classes = np.asarray(s['classes'])
-        order = sorted(
-            range(len(classes)),
-            key=lambda j: memory.size.get(int(classes[j]), 0))
-        for j in order:
-            c = int(classes[j])
-            if memory.size.get(c, 0) == 0:
-                return True
-            proto = np.asarray(s['protos'][j], dtype=np.float32)
-            if memory.max_similarity(c, proto) < self.t_intra:
-                return True
-        return False
+    def walk(self, summaries, ranked: np.ndarray, budget: int,
+             class_counts: np.ndarray):
+        """Algorithm 2 with this strategy's settings over the positions
+        ``ranked`` (descending score) of ``summaries``; returns the picked
+        positions (an int64 array) and the counts of
+        :func:`mmal.strategies.functional.divproto_walk`."""
+        picked, stats = divproto_walk(
+            summaries,
+            ranked,
+            budget,
+            class_counts,
+            t_intra=self.t_intra,
+            t_inter=self.t_inter,
+            alpha=self.alpha,
+            beta=self.beta,
+            intra=self.intra,
+            inter=self.inter,
+            fill_up=self.fill_up)
+        return np.asarray(picked, dtype=np.int64), stats
 
-    def _remember(self, s, memory: _PickedPrototypes) -> None:
-        for c, proto in zip(s['classes'], s['protos']):
-            memory.add(int(c), proto.astype(np.float32))
-
-    def divproto(self, ranked: np.ndarray, summaries: Mapping[int, Mapping],
-                 budget: int, class_counts: np.ndarray):
-        """Algorithm 2 over ``ranked`` (ids by descending score).
-
-        Returns:
-            tuple: the picked ids in pick order and a dict of counts
-            (``constrained``: picked by the tests, ``filled``: by fill-up,
-            ``rejected_intra`` / ``rejected_inter``: walked and refused).
-        """
-        budget = min(budget, len(ranked))
-        dim = 0
-        for i in ranked:
-            if len(summaries[int(i)]['classes']):
-                dim = summaries[int(i)]['protos'].shape[1]
-                break
-        memory = _PickedPrototypes(dim)
-        quotas = (
-            self.minority_quotas(class_counts, budget) if self.inter else {})
-        picked: List[int] = []
-        taken = set()
-        stats = dict(rejected_intra=0, rejected_inter=0)
-        walked: List[np.ndarray] = []
-        for i in ranked.tolist():
-            if len(picked) >= budget or (self.inter and not quotas):
-                break
-            s = summaries[i]
-            # Pages of memory-mapped shards stay mapped once read (with
-            # large page-cache folios, far more than the prototypes read):
-            # drop them now and then, the data stays in the page cache.
-            walked.append(s['protos'])
-            if len(walked) >= RELEASE_EVERY:
-                release_mapped(walked)
-                walked.clear()
-            if self.inter:
-                classes = np.asarray(s['classes'])
-                conf = np.asarray(s['confidence'], dtype=np.float64)
-                live = np.fromiter((int(c) in quotas for c in classes),
-                                   dtype=bool,
-                                   count=len(classes))
-                if not (live.any() and conf[live].max() > self.t_inter):
-                    stats['rejected_inter'] += 1
-                    continue
-            if self.intra and not self._novel(s, memory):
-                stats['rejected_intra'] += 1
-                continue
-            picked.append(i)
-            taken.add(i)
-            self._remember(s, memory)
-            if self.inter:
-                for c in classes[live & (conf > self.t_inter)].tolist():
-                    quotas[c] -= 1
-                    if quotas[c] == 0:
-                        del quotas[c]
-        stats['constrained'] = len(picked)
-        if self.fill_up == 'intra' and self.intra:
-            for i in ranked.tolist():
-                if len(picked) >= budget:
-                    break
-                if i in taken or not self._novel(summaries[i], memory):
-                    continue
-                picked.append(i)
-                taken.add(i)
-                self._remember(summaries[i], memory)
-        for i in ranked.tolist():
-            if len(picked) >= budget:
-                break
-            if i not in taken:
-                picked.append(i)
-                taken.add(i)
-        stats['filled'] = len(picked) - stats['constrained']
-        return picked, stats
+    def divproto(self, ranked_ids, summaries, budget: int,
+                 class_counts: np.ndarray):
+        """Algorithm 2 over image ids ``ranked_ids`` (descending score);
+        returns the picked ids in pick order and the counts."""
+        pos = np.array([summaries.positions[int(i)] for i in ranked_ids],
+                       dtype=np.int64)
+        picked, stats = self.walk(summaries, pos, budget, class_counts)
+        return summaries.ids[picked].tolist(), stats
 
 
 @STRATEGIES.register_module(name=['Entropy', 'entropy'])

@@ -1,13 +1,11 @@
-from typing import Mapping
-
 import numpy as np
 
 from mmal.registry import STRATEGIES
-from .base_strategy import BaseStrategy, Selection, SelectionContext
+from .ranking_strategy import RankingStrategy
 
 
 @STRATEGIES.register_module(name=['LeastConfidence', 'least-confidence'])
-class LeastConfidence(BaseStrategy):
+class LeastConfidence(RankingStrategy):
     """Least confidence: an image scores ``1 - max`` of its detection scores
     (1 when the detector finds nothing); the ``budget`` highest are taken.
 
@@ -21,10 +19,3 @@ class LeastConfidence(BaseStrategy):
         return {
             'score': np.float32(1.0 - s.max()) if s.size else np.float32(1.0)
         }
-
-    def select(self, summaries: Mapping[int, Mapping[str, np.ndarray]],
-               budget: int, context: SelectionContext,
-               rng: np.random.Generator) -> Selection:
-        ids = np.fromiter(summaries, dtype=np.int64)
-        scores = np.array([float(summaries[i]['score']) for i in ids])
-        return self.top_k(ids, scores, budget, rng)

@@ -37,6 +37,21 @@ def load_config(path: str,
     return cfg
 
 
+def apply_cpu_distributed(cfg: Config) -> Config:
+    """Under a launcher on a machine without CUDA (gloo), wrap the model in
+    DDP without device ids and without broadcasting buffers, which gloo's
+    CPU DDP needs; elsewhere ``cfg`` is left as it is."""
+    import torch
+    from mmengine.dist import is_distributed
+    if is_distributed() and not torch.cuda.is_available():
+        wrapper = dict(
+            cfg.get('model_wrapper_cfg')
+            or dict(type='MMDistributedDataParallel'))
+        wrapper.update(broadcast_buffers=False, device_ids=None)
+        cfg.model_wrapper_cfg = wrapper
+    return cfg
+
+
 def apply_tta(cfg: Config, source: str = 'the config') -> Config:
     """Switch a config to test-time augmentation: its ``tta_model`` wraps
     the model and its ``tta_pipeline`` replaces the test pipeline.

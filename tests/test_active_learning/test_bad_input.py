@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 
 from mmal.active_learning import ActiveLearningLoop, Pool, SplitError
-from mmal.active_learning.acquisition import check_checkpoint_classes
+from mmal.active_learning.detector import check_checkpoint_classes
 from .al_helpers import al_train, write_config
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from mmal.active_learning.acquisition import read_shards
+from mmal.active_learning.summary_store import SummaryStore
 from .al_helpers import PY, REPO, al_train, env
 from .conftest import read_json
 
@@ -103,7 +103,7 @@ def test_bib_toy_loop_two_cycles(base_model, tmp_path):
         assert cfg.load_from == osp.abspath(ckpt)
     # the second pool pass also covered the images selected before
     # (re-featurised as centres)
-    scored = read_shards(str(work / 'cycle_1' / 'acquisition'))
+    scored = SummaryStore(str(work / 'cycle_1' / 'acquisition')).read()
     first = read_json(work, 'cycle_1', 'selected.json')['image_ids']
     assert set(first) <= set(scored) and len(scored) == 24
     sel2 = read_json(work, 'cycle_2', 'selected.json')
@@ -132,7 +132,7 @@ def test_mist_baselines_acquire_from_the_base_model(base_model, tmp_path,
     sel = read_json(work, 'cycle_1', 'selected.json')
     assert sel['strategy']['type'] == strategy and len(sel['image_ids']) == 4
     if strategy == 'loss':
-        shards = read_shards(str(work / 'cycle_0' / 'acquisition'))
+        shards = SummaryStore(str(work / 'cycle_0' / 'acquisition')).read()
         losses = {i: float(s['loss']) for i, s in shards.items()}
         assert all(np.isfinite(v) and v >= 0 for v in losses.values())
         top = sorted(losses, key=losses.get, reverse=True)[:4]

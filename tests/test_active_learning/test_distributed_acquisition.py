@@ -7,7 +7,7 @@ import subprocess
 
 import numpy as np
 
-from mmal.active_learning.acquisition import read_shards
+from mmal.active_learning.summary_store import SummaryStore
 from .al_helpers import PY, REPO, env
 from .conftest import read_json
 
@@ -56,6 +56,7 @@ def test_two_process_selection_equals_one_process(al_run, tmp_path):
     unlabeled = sorted(i['id']
                        for i in read_json(dirs[2], 'unlabeled.json')['images'])
     shards = dirs[2] / 'acquisition'
-    assert sorted(read_shards(str(shards))) == unlabeled  # raises on repeats
+    assert sorted(SummaryStore(
+        str(shards)).read()) == unlabeled  # raises on repeats
     assert {p.name.split('-')[0]
-            for p in shards.glob('*.npz')} == {'rank0', 'rank1'}
+            for p in shards.glob('rank*-*')} == {'rank0', 'rank1'}

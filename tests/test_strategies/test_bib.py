@@ -3,10 +3,11 @@ planted picks, seeding rules, chunked vs in-memory selection."""
 import numpy as np
 import pytest
 
-from mmal.active_learning.acquisition import read_shards, write_shard
+from mmal.active_learning.summary_store import (Summaries, SummaryStore,
+                                                write_shard)
 from mmal.apis import select_images
 from mmal.strategies import SelectionContext, build_strategy
-from mmal.strategies.bib import PairMatrix, box_in_box_pairs
+from mmal.strategies.functional import box_in_box_pairs
 
 SMALL = [10, 10, 20, 20]  # area 100
 
@@ -104,13 +105,14 @@ def context(labeled_summaries=None, cycle=0):
         class_image_counts=np.zeros(1, np.int64),
         num_classes=1,
         cycle=cycle,
-        labeled_summaries=labeled)
+        labeled_summaries=Summaries.from_dict(labeled))
 
 
 def run(summaries, budget, seed=0, ctx=None, **cfg):
     bib = build_strategy(dict(type='bib', **cfg))
-    return bib.select(summaries, budget, ctx or context(),
-                      np.random.default_rng(seed))
+    return bib.select(
+        Summaries.from_dict(summaries), budget, ctx or context(),
+        np.random.default_rng(seed))
 
 
 X1, X2, X3, Z = [0, 0], [5, 0], [0, 5], [60, 60]
@@ -237,20 +239,21 @@ def test_chunked_selection_from_shards_equals_in_memory(type_, tmp_path):
     ids = sorted(pool)
     for k, part in enumerate(np.array_split(ids, 4)):
         write_shard(
-            str(tmp_path / f'rank0-{k:05d}.npz'), [int(i) for i in part],
+            str(tmp_path / f'rank0-{k:05d}'), [int(i) for i in part],
             [pool[int(i)] for i in part])
-    mapped = read_shards(str(tmp_path))
-    assert isinstance(mapped[ids[0]]['pair_feats'], np.memmap)
+    mapped = SummaryStore(str(tmp_path)).read()
+    assert not mapped[ids[0]]['pair_feats'].flags.writeable  # mapped
     in_memory = build_strategy(dict(type=type_, block_size=1 << 20))
     chunked = build_strategy(dict(type=type_, block_size=3))
-    want = in_memory.select(pool, 12, context(), np.random.default_rng(2))
+    want = in_memory.select(
+        Summaries.from_dict(pool), 12, context(), np.random.default_rng(2))
     got = chunked.select(mapped, 12, context(), np.random.default_rng(2))
     assert got.ids.tolist() == want.ids.tolist()
     np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5)
-    # the shards' consecutive views were merged: one run per shard
+    # the images of a shard are one run of rows: one block per shard
+    assert len(mapped.matrix('pair_feats', 1 << 20).blocks) == 4
+    rows = mapped.matrix('pair_feats', 5)
     feats = [mapped[i]['pair_feats'] for i in ids]
-    assert len(PairMatrix(feats, 1 << 20).blocks) == 4
-    rows = PairMatrix(feats, 5)
     allrows = np.concatenate([f for f in feats if len(f)]).astype(np.float32)
     np.testing.assert_array_equal(
         rows.rows(np.arange(rows.num_rows)[::-1]), allrows[::-1])
@@ -270,9 +273,12 @@ def test_u_bib_draws_images_with_pairs_first():
     pool = {i: dict(num_pairs=np.int64(i % 3 == 0)) for i in range(12)}
     ubib = build_strategy(dict(type='u-bib'))
     for seed in range(5):
-        sel = ubib.select(pool, 3, context(), np.random.default_rng(seed))
+        sel = ubib.select(
+            Summaries.from_dict(pool), 3, context(),
+            np.random.default_rng(seed))
         assert set(sel.ids.tolist()) <= {0, 3, 6, 9}
-    sel = ubib.select(pool, 6, context(), np.random.default_rng(0))
+    sel = ubib.select(
+        Summaries.from_dict(pool), 6, context(), np.random.default_rng(0))
     assert {0, 3, 6, 9} <= set(sel.ids.tolist())
     assert sel.extra == dict(with_pairs=4, filled=2)
     counted = ubib.summarize(fields([SMALL, [0, 0, 40, 40]], [1, 1]))
@@ -286,7 +292,8 @@ def test_u_plus_bib_takes_half_at_random_then_bib():
         sel = run(pool, 4, seed)
         assert sel.ids.tolist()[:2] == [1, 3]
         both = build_strategy(dict(type='u-plus-bib')).select(
-            pool, 4, context(), np.random.default_rng(seed))
+            Summaries.from_dict(pool), 4, context(),
+            np.random.default_rng(seed))
         assert both.extra['preselected'] == 2
         assert both.extra['by_bib'] + both.extra['filled'] == 2
         assert len(set(both.ids.tolist())) == 4

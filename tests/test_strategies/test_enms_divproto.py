@@ -4,12 +4,12 @@ and why."""
 import numpy as np
 import pytest
 
-from mmal.active_learning.acquisition import read_shards, write_shard
+from mmal.active_learning.summary_store import (Summaries, SummaryStore,
+                                                write_shard)
 from mmal.apis import select_images
 from mmal.strategies import (ENMS, DivProto, ENMSDivProto, Entropy,
                              SelectionContext, StrategyError, build_strategy)
-from mmal.strategies.enms_divproto import (binary_entropy, class_prototypes,
-                                           enms)
+from mmal.strategies.functional import binary_entropy, class_prototypes, enms
 
 LN2 = np.log(2.0)
 
@@ -97,18 +97,27 @@ def test_intra_class_rejects_redundant_and_accepts_novel_class():
     }
     strategy = ENMSDivProto(inter=False)
     picked, stats = strategy.divproto(
-        np.array([1, 2, 3]), s, 2, class_counts=np.zeros(2))
+        np.array([1, 2, 3]),
+        Summaries.from_dict(s),
+        2,
+        class_counts=np.zeros(2))
     assert picked == [1, 3]
     assert stats == dict(
         rejected_intra=1, rejected_inter=0, constrained=2, filled=0)
     # With a larger budget the fill-up takes the rejected image last.
     picked, stats = strategy.divproto(
-        np.array([1, 2, 3]), s, 3, class_counts=np.zeros(2))
+        np.array([1, 2, 3]),
+        Summaries.from_dict(s),
+        3,
+        class_counts=np.zeros(2))
     assert picked == [1, 3, 2] and stats['filled'] == 1
     # A class-0 prototype far from image 1's (cos 0.5 < 0.7) is novel.
     s[2] = summary([0], [0.9], [[0.5, 0.866, 0]], 2.0)
     picked, _ = strategy.divproto(
-        np.array([1, 2, 3]), s, 2, class_counts=np.zeros(2))
+        np.array([1, 2, 3]),
+        Summaries.from_dict(s),
+        2,
+        class_counts=np.zeros(2))
     assert picked == [1, 2]
 
 
@@ -134,8 +143,8 @@ def test_inter_class_quotas_decrement_and_minority_classes_retire():
     ids = {k: i for i, k in enumerate('ABCDE')}
     summaries = {ids[k]: v for k, v in s.items()}
     ranked = np.array([ids[k] for k in 'ABCDE'])
-    picked, stats = strategy.divproto(ranked, summaries, 4,
-                                      np.array([10, 0, 5, 1]))
+    picked, stats = strategy.divproto(ranked, Summaries.from_dict(summaries),
+                                      4, np.array([10, 0, 5, 1]))
     # constrained picks B, D; fill-up continues in score order: A, C.
     assert picked == [ids[k] for k in 'BDAC']
     assert stats == dict(
@@ -159,7 +168,10 @@ def test_fill_up_intra_mode_reapplies_the_intra_test_first():
     for fill_up, want in (('sorted', [1, 2, 3]), ('intra', [1, 3, 2])):
         strategy = ENMSDivProto(fill_up=fill_up)
         picked, _ = strategy.divproto(
-            np.array([1, 2, 3]), s, 3, class_counts=np.array([0]))
+            np.array([1, 2, 3]),
+            Summaries.from_dict(s),
+            3,
+            class_counts=np.array([0]))
         assert picked == want, fill_up
 
 
@@ -234,20 +246,21 @@ def test_one_chunk_or_many_gives_the_same_selection(tmp_path):
     one, many = tmp_path / 'one', tmp_path / 'many'
     one.mkdir()
     many.mkdir()
-    write_shard(str(one / 'rank0-00000.npz'), ids, [summaries[i] for i in ids])
+    write_shard(str(one / 'rank0-00000'), ids, [summaries[i] for i in ids])
     for k in range(0, 50, 7):
         part = ids[k:k + 7]
         write_shard(
-            str(many / f'rank{k % 2}-{k:05d}.npz'), part,
+            str(many / f'rank{k % 2}-{k:05d}'), part,
             [summaries[i] for i in part])
     ctx = context(np.array([5, 3, 0, 2, 9]))
     results = []
     for d in (one, many):
-        loaded = read_shards(str(d))
+        loaded = SummaryStore(str(d)).read(ids)
         results.append(
             strategy.select(loaded, 12, ctx, np.random.default_rng(0)))
     assert results[0].ids.tolist() == results[1].ids.tolist()
-    direct = strategy.select(summaries, 12, ctx, np.random.default_rng(0))
+    direct = strategy.select(
+        Summaries.from_dict(summaries), 12, ctx, np.random.default_rng(0))
     assert direct.ids.tolist() == results[0].ids.tolist()
 
 

@@ -11,14 +11,15 @@
 
 Phase 1 (summarize), in this process: every image's detector fields are
 drawn from a seeded generator, one image at a time, passed to the
-strategy's ``summarize`` and streamed to npz shards with the runner's own
-``write_shard`` (``shard_size`` images a file), so the raw per-image fields
-are never all in memory. Reported: time in ``summarize`` alone (ms/image,
-images/s), time spent generating and writing, and shard bytes per image.
+strategy's ``summarize`` and streamed to shards with the summary store's
+``write_shard`` (``shard_size`` images a shard), so the raw per-image
+fields are never all in memory. Reported: time in ``summarize`` alone
+(ms/image, images/s), time spent generating and writing, and shard bytes
+per image.
 
 Phase 2 (select), in a fresh subprocess so its peak RSS is that of the
 select phase alone (plus the imports the runner has too: torch, mmengine):
-``read_shards`` of the folder, then ``strategy.select`` (and
+``SummaryStore.read`` of the folder, then ``strategy.select`` (and
 ``check_selection``) with a :class:`SelectionContext` whose class counts
 come from the synthetic labeled set; strategies with ``uses_labeled``
 (core-set) get the labeled images' summaries as
@@ -56,7 +57,8 @@ would take far longer than the selection it feeds); it draws each image's
 summary directly, in BiB's format (``pair_feats`` (P, 2D) fp16,
 ``pair_boxes`` (P, 8), ``pair_labels``, ``det_boxes / det_scores /
 det_labels``), from ``(seed, img_id)`` (see :class:`SyntheticPairs`), and
-writes them with ``write_shard``, one shard in memory at a time. The
+writes them with the summary store's ``write_shard``, one shard in memory
+at a time. The
 defaults are the first cycle of BiB on COCO 2014: ``--num-images 82783``
 (train2014), no labeled images, ``--budget 160``, ``--bib-dim 4096`` (fc7 of
 MIST's VGG16, so 8,192-d pairs) and ``--pairs`` 854,000 in all (10.3 per
@@ -76,6 +78,7 @@ re-runs select with other settings on the same shards.
 """
 import argparse
 import cProfile
+import hashlib
 import io
 import json
 import os
@@ -120,7 +123,7 @@ def _local_trials(value: str):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
         description='Benchmark an acquisition strategy at COCO scale on a '
-        'synthetic pool (real summarize / write_shard / read_shards / '
+        'synthetic pool (real summarize / write_shard / SummaryStore.read / '
         'select)')
     p.add_argument(
         '--strategy',
@@ -534,7 +537,7 @@ def _signature(args) -> dict:
 
 class ShardWriter:
     """Buffers summaries and writes one shard of ``size`` images at a time
-    with the runner's ``write_shard``; ``seconds`` is the time spent
+    with the summary store's ``write_shard``; ``seconds`` is the time spent
     writing."""
 
     def __init__(self, shard_dir: str, size: int):
@@ -548,12 +551,12 @@ class ShardWriter:
             self.flush()
 
     def flush(self) -> None:
-        from mmal.active_learning.acquisition import write_shard
+        from mmal.active_learning.summary_store import write_shard
         if not self.ids:
             return
         t0 = time.perf_counter()
         write_shard(
-            osp.join(self.shard_dir, f'rank0-{self.chunk:05d}.npz'), self.ids,
+            osp.join(self.shard_dir, f'rank0-{self.chunk:05d}'), self.ids,
             self.summaries)
         self.seconds += time.perf_counter() - t0
         self.chunk += 1
@@ -569,8 +572,9 @@ class ShardWriter:
             class_counts=class_counts,
             class_image_counts=class_image_counts)
         return sum(
-            osp.getsize(osp.join(self.shard_dir, f))
-            for f in os.listdir(self.shard_dir) if f.startswith('rank'))
+            osp.getsize(osp.join(root, f))
+            for root, _, files in os.walk(self.shard_dir) for f in files
+            if osp.basename(root).startswith('rank'))
 
 
 def summarize_phase(args, shard_dir: str) -> dict:
@@ -753,13 +757,13 @@ def _profiled(fn, enabled):
 
 
 def select_phase(args, shard_dir: str) -> dict:
-    from mmal.active_learning.acquisition import read_shards
+    from mmal.active_learning.summary_store import SummaryStore
     from mmal.strategies import SelectionContext, check_selection
     strategy = build(args.strategy, args.strategy_args)
     ctx = np.load(osp.join(shard_dir, 'context.npz'))
     rss0 = _rss_gib()
     t0 = time.perf_counter()
-    summaries, prof_load = _profiled(lambda: read_shards(shard_dir),
+    summaries, prof_load = _profiled(lambda: SummaryStore(shard_dir).read(),
                                      args.profile)
     t1 = time.perf_counter()
     rss_loaded = _rss_gib()
@@ -769,12 +773,11 @@ def select_phase(args, shard_dir: str) -> dict:
         class_image_counts=ctx['class_image_counts'],
         num_classes=args.num_classes,
         cycle=0)
+    labeled = np.isin(summaries.ids, ctx['labeled_ids'])
     if strategy.uses_labeled:
-        context.labeled_summaries = {
-            int(i): summaries.pop(int(i))
-            for i in ctx['labeled_ids']
-        }
-    ids = np.fromiter(summaries, dtype=np.int64)
+        context.labeled_summaries = summaries.take(summaries.ids[labeled])
+    summaries = summaries.take(summaries.ids[~labeled])
+    ids = summaries.ids
     rng = np.random.default_rng(args.seed)
     t2 = time.perf_counter()
     selection, prof_select = _profiled(
@@ -787,6 +790,9 @@ def select_phase(args, shard_dir: str) -> dict:
         pool_images=int(len(ids)),
         selected=int(len(selection.ids)),
         unique_selected=int(np.unique(selection.ids).size),
+        # the picks, to compare two versions of the code on one pool
+        ids_sha256=hashlib.sha256(
+            np.asarray(selection.ids, np.int64).tobytes()).hexdigest(),
         load_s=t1 - t0,
         select_s=t3 - t2,
         rss_after_imports_gib=rss0,
@@ -924,7 +930,7 @@ def main(argv=None):
         profiles = [r2.pop(k, '') for k in ('profile_load', 'profile_select')]
         print('phase 2: ' + json.dumps(r2))
         if args.profile:
-            print('--- profile: read_shards ---\n' + profiles[0])
+            print('--- profile: SummaryStore.read ---\n' + profiles[0])
             print('--- profile: select ---\n' + profiles[1])
         import mmdet
         import torch

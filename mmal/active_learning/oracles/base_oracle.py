@@ -1,4 +1,4 @@
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from ..pool import Pool
 
@@ -12,12 +12,19 @@ class AnnotationRequired(Exception):
 class BaseOracle:
     """Who labels the images a strategy selects.
 
+    The loop builds every oracle with ``ORACLES.build(al.oracle,
+    default_args=dict(pool=..., img_dir=...))``: a subclass takes both
+    (and its own settings from ``al.oracle``).
+
     Args:
         pool (Pool): The run's pool.
+        img_dir (str, optional): The pool's image folder (for requests
+            that name image files). Defaults to None.
     """
 
-    def __init__(self, pool: Pool):
+    def __init__(self, pool: Pool, img_dir: Optional[str] = None):
         self.pool = pool
+        self.img_dir = img_dir
 
     def reveal(self, image_ids: Sequence[int],
                request_dir: str) -> Dict[int, List[dict]]:

@@ -16,12 +16,13 @@ class GroundTruthOracle(BaseOracle):
 
     Args:
         pool (Pool): The run's pool.
+        img_dir (str, optional): The pool's image folder (unused).
         use_image_labels (bool): Prefer the pool's ``image_labels`` field
             over the ground-truth box classes. Defaults to False.
     """
 
-    def __init__(self, pool, use_image_labels: bool = False):
-        super().__init__(pool)
+    def __init__(self, pool, img_dir=None, use_image_labels: bool = False):
+        super().__init__(pool, img_dir)
         self.use_image_labels = use_image_labels and pool.has_image_labels()
 
     def reveal(self, image_ids: Sequence[int],

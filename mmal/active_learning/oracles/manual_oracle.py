@@ -1,9 +1,10 @@
 import os.path as osp
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from mmal.registry import ORACLES
 from mmal.utils.fileio import atomic_write_json, atomic_write_text
 from ..pool import SplitError, check_annotations, read_coco_json
+from ..work_dir import CycleDir
 from .base_oracle import AnnotationRequired, BaseOracle
 
 
@@ -28,30 +29,29 @@ class ManualOracle(BaseOracle):
 
     def __init__(self,
                  pool,
-                 img_dir: str = '',
-                 answer_name: str = 'annotated.json'):
-        super().__init__(pool)
-        self.img_dir = img_dir
+                 img_dir: Optional[str] = None,
+                 answer_name: str = CycleDir.ANNOTATED):
+        super().__init__(pool, img_dir or '')
         self.answer_name = answer_name
 
     def reveal(self, image_ids: Sequence[int],
                request_dir: str) -> Dict[int, List[dict]]:
         ids = sorted(int(i) for i in image_ids)
-        answer = osp.join(request_dir, self.answer_name)
+        answer = CycleDir(request_dir).file(self.answer_name)
         if not osp.exists(answer):
             self._request(ids, request_dir, answer)
         return self._read_answer(ids, answer)
 
     def _request(self, ids: List[int], request_dir: str, answer: str):
-        request = osp.join(request_dir, 'to_annotate.json')
+        files = CycleDir(request_dir)
+        request = files.to_annotate
         atomic_write_json(self.pool.subset(ids), request, indent=1)
         paths = [self.pool.image_path(self.img_dir, i) for i in ids]
-        atomic_write_text('\n'.join(paths) + '\n',
-                          osp.join(request_dir, 'to_annotate.txt'))
+        atomic_write_text('\n'.join(paths) + '\n', files.to_annotate_list)
         raise AnnotationRequired(
             f'{len(ids)} images need annotating: they are listed in '
             f'{request} (COCO, no annotations) and '
-            f'{osp.join(request_dir, "to_annotate.txt")}. Save their COCO '
+            f'{files.to_annotate_list}. Save their COCO '
             f'annotations (same image ids, the categories of {request}) as '
             f'{answer} and re-run the same command.')
 

@@ -1,0 +1,18 @@
+"""The selection algorithms and per-image scores the strategies are built
+from, as plain functions (as ``mmdet.evaluation.functional`` holds the
+metrics): a new strategy composes them instead of importing from a sibling
+strategy's file."""
+from .box_in_box import box_in_box_pairs
+from .divproto_walk import PickedPrototypes, divproto_walk, minority_quotas
+from .enms import class_prototypes, enms, unit_rows
+from .entropy import binary_entropy, distribution_entropy
+from .k_center import greedy_k_center, nearest_center_distances
+from .kmeanspp import kmeanspp_images
+from .top_k import rank_order, top_k
+
+__all__ = [
+    'box_in_box_pairs', 'PickedPrototypes', 'divproto_walk', 'minority_quotas',
+    'class_prototypes', 'enms', 'unit_rows', 'binary_entropy',
+    'distribution_entropy', 'greedy_k_center', 'nearest_center_distances',
+    'kmeanspp_images', 'rank_order', 'top_k'
+]
