@@ -4,6 +4,7 @@ contiguous label indices ``[0, C)`` that detectors and strategies use."""
 import contextlib
 import io
 import json
+import math
 import os
 import os.path as osp
 from typing import Dict, Iterable, List, Optional, Sequence
@@ -57,6 +58,11 @@ def read_coco_json(path: str, what: str = 'annotation file') -> dict:
                     f'{what} {path!r}: images[{i}] has no valid "{key}" '
                     f'(got {img.get(key) if isinstance(img, dict) else img!r})'
                 )
+            if key in ('width', 'height') and not (math.isfinite(img[key])
+                                                   and img[key] > 0):
+                raise SplitError(
+                    f'{what} {path!r}: images[{i}] "{key}" must be a '
+                    f'positive finite number, got {img[key]!r}')
     for i, cat in enumerate(data['categories']):
         if not isinstance(cat, dict) or not isinstance(
                 cat.get('id'), int) or not isinstance(cat.get('name'), str):
@@ -92,9 +98,9 @@ def check_annotations(anns: Sequence[dict], images: Dict[int, dict],
         box = ann.get('bbox')
         if (not isinstance(box, (list, tuple)) or len(box) != 4 or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool)
-                for v in box)):
+                and math.isfinite(v) for v in box)):
             raise SplitError(f'{where}: annotations[{i}] needs "bbox" as '
-                             f'[x, y, w, h] numbers, got {box!r}')
+                             f'[x, y, w, h] finite numbers, got {box!r}')
         x, y, w, h = box
         tol = 1.0
         if (w < 0 or h < 0 or x < -tol or y < -tol

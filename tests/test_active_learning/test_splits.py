@@ -152,3 +152,50 @@ def test_pool_rejects_bad_boxes_and_categories(tmp_path):
     bad.write_text(json.dumps(data))
     with pytest.raises(SplitError, match='has category_id 7'):
         Pool(str(bad))
+
+
+@pytest.mark.parametrize('value', [float('nan'), float('inf')])
+def test_pool_rejects_non_finite_boxes_and_sizes(tmp_path, value):
+    pool = make_pool(tmp_path, 3)
+    data = json.loads(open(pool.ann_file).read())
+    data['annotations'].append(
+        dict(
+            id=99,
+            image_id=data['images'][0]['id'],
+            category_id=1,
+            bbox=[0, 0, value, 10]))
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps(data))  # python writes NaN / Infinity
+    with pytest.raises(SplitError, match=r'bad.json.*finite numbers'):
+        Pool(str(bad))
+    data['annotations'].pop()
+    data['images'][1]['width'] = value
+    bad.write_text(json.dumps(data))
+    with pytest.raises(SplitError, match=r'images\[1\] "width" must be'):
+        Pool(str(bad))
+
+
+def test_manual_oracle_refuses_a_box_on_an_image_not_requested(tmp_path):
+    from mmal.active_learning import AnnotationRequired, ManualOracle
+    pool = make_pool(tmp_path, 4)
+    oracle = ManualOracle(pool, img_dir=str(tmp_path))
+    ids = pool.ids[:2].tolist()
+    cdir = tmp_path / 'cycle_1'
+    with pytest.raises(AnnotationRequired):
+        oracle.reveal(ids, str(cdir))
+    answer = json.loads((cdir / 'to_annotate.json').read_text())
+    other = int(pool.ids[3])
+    answer['annotations'] = [
+        dict(id=1, image_id=ids[0], category_id=1, bbox=[0, 0, 2, 2]),
+        dict(id=2, image_id=other, category_id=1, bbox=[0, 0, 2, 2])
+    ]
+    (cdir / 'annotated.json').write_text(json.dumps(answer))
+    with pytest.raises(
+            SplitError,
+            match=rf'annotated.json.*image_id {other}, which is '
+            'not among the images'):
+        oracle.reveal(ids, str(cdir))
+    answer['annotations'].pop()
+    (cdir / 'annotated.json').write_text(json.dumps(answer))
+    got = oracle.reveal(ids, str(cdir))
+    assert [len(got[i]) for i in ids] == [1, 0]

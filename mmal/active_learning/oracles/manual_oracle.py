@@ -74,8 +74,12 @@ class ManualOracle(BaseOracle):
                     f'{cat["name"]!r} is not category {cat["id"]} of the '
                     f'pool ({pool_cats.get(cat["id"])!r}); keep the '
                     'categories of to_annotate.json')
-        check_annotations(data['annotations'], self.pool.images,
-                          pool_cats.keys(), f'annotated file {answer!r}')
+        # against the requested images: a box on another pool image is an
+        # error, not a KeyError
+        check_annotations(data['annotations'],
+                          {i: self.pool.images[i]
+                           for i in ids}, pool_cats.keys(),
+                          f'annotated file {answer!r}')
         out: Dict[int, List[dict]] = {i: [] for i in ids}
         for ann in data['annotations']:
             ann = dict(ann)
