@@ -48,6 +48,16 @@ def test_strategies_registry_is_mmals_own():
     assert registry.STRATEGIES.parent is None
 
 
+def test_probes_registry_is_mmals_own_and_holds_the_adapters():
+    assert registry.PROBES.scope == 'mmal'
+    assert registry.PROBES.parent is None
+    registry.PROBES.import_from_location()
+    assert {
+        'FieldProviderProbe', 'SSDProbe', 'AnchorHeadProbe',
+        'TwoStageRoIProbe', 'PredictionProbe'
+    } <= set(registry.PROBES.module_dict)
+
+
 def test_building_an_unknown_type_names_it():
     with pytest.raises(KeyError, match='NoSuchDetector'):
         registry.MODELS.build(dict(type='NoSuchDetector'))

@@ -2,6 +2,7 @@ from .backbones import *  # noqa: F401,F403
 from .dense_heads import *  # noqa: F401,F403
 from .detectors import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
+from .probes import *  # noqa: F401,F403
 from .roi_heads import *  # noqa: F401,F403
 from .task_modules import *  # noqa: F401,F403
 from .test_time_augs import *  # noqa: F401,F403
