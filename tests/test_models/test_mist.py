@@ -8,7 +8,7 @@ from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
-from mmal.active_learning.probes import DetectorProbe
+from mmal.models.probes import FieldProviderProbe, build_probe
 from mmal.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -195,9 +195,11 @@ def test_probe_fields_come_from_the_same_forward():
     batch = make_batch([make_sample(), make_sample(labels=(2, ), seed=3)])
     fields = ('bboxes', 'scores', 'labels', 'cls_probs', 'feats', 'img_feat',
               'loss')
-    with DetectorProbe(model, fields) as probe:
+    with build_probe(model, fields) as probe:
+        assert type(probe) is FieldProviderProbe
+        assert model.probe_request == ('cls_probs', 'feats', 'loss')
         outputs = probe.run(batch)
-    assert model.requested_fields == ()
+    assert model.probe_request == ()
     for _, out in outputs:
         n = len(out['scores'])
         assert out['cls_probs'].shape == (n, NUM_CLASSES + 1)
@@ -402,7 +404,7 @@ def test_pool_pass_loss_ignores_ground_truth_boxes_and_flags():
     def pool_loss(shift, strong):
         sample = make_sample(strong=strong)
         sample.gt_instances.bboxes = sample.gt_instances.bboxes + shift
-        with DetectorProbe(model, ('scores', 'loss')) as probe:
+        with build_probe(model, ('scores', 'loss')) as probe:
             (_, out), = probe.run(make_batch([sample]))
         return float(out['loss'])
 

@@ -1,12 +1,13 @@
 """MIST: a weakly-supervised detector over precomputed proposals."""
 import contextlib
-from typing import Dict, Iterable, Sequence
+from typing import Dict, Iterable
 
 import torch
 from mmdet.models.detectors import TwoStageDetector
 from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import OptimWrapperDict
 
+from mmal.models.probes.field_provider import FieldProvider
 from mmal.registry import (MODEL_WRAPPERS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS,
                            OPTIM_WRAPPERS, OPTIMIZERS)
 
@@ -25,17 +26,19 @@ def _no_grad_for(params: Iterable[torch.nn.Parameter]):
 
 
 @MODELS.register_module()
-class MIST(TwoStageDetector):
+class MIST(TwoStageDetector, FieldProvider):
     """A two-stage detector without RPN: the proposals come with the data
     (``proposal_file`` + ``LoadProposals``) and the RoI head is a
     :class:`MISTRoIHead` trained from image-level labels (and ground-truth
     boxes on the images flagged ``fully_annotated``).
 
-    Besides mmdet's ``pred_instances`` (``bboxes``, ``scores``, ``labels``),
-    prediction adds what active-learning strategies ask for through
-    :attr:`requested_fields` (set by :class:`mmal.active_learning.probes.
-    DetectorProbe`): ``cls_probs`` and ``feats`` per detection, and the
-    per-image ``loss`` in ``pred_instances.metainfo['wsod_loss']``.
+    A :class:`mmal.models.probes.FieldProvider`: besides mmdet's
+    ``pred_instances`` (``bboxes``, ``scores``, ``labels``), prediction adds
+    the :attr:`provided_fields` that active-learning strategies ask for
+    through :meth:`request_fields` (called by
+    :class:`mmal.models.probes.FieldProviderProbe`): ``cls_probs`` and
+    ``feats`` per detection, and the per-image ``loss`` in
+    ``pred_instances.metainfo[IMAGE_FIELDS_KEY]``.
 
     Training with Concrete DropBlock (``roi_head.cdb``) takes an
     ``OptimWrapperDict`` with ``detector`` and ``cdb`` wrappers (built by
@@ -44,7 +47,7 @@ class MIST(TwoStageDetector):
     DropBlock network on the negated loss.
     """
     #: Per-detection / per-image fields the model computes itself.
-    probe_fields = ('cls_probs', 'feats', 'loss')
+    provided_fields = ('cls_probs', 'feats', 'loss')
 
     def __init__(self,
                  backbone: dict,
@@ -63,7 +66,6 @@ class MIST(TwoStageDetector):
             test_cfg=test_cfg,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.requested_fields: Sequence[str] = ()
 
     @staticmethod
     def _check_proposals(batch_data_samples) -> None:
@@ -86,7 +88,7 @@ class MIST(TwoStageDetector):
             x, [s.proposals for s in batch_data_samples],
             batch_data_samples,
             rescale=rescale,
-            fields=tuple(self.requested_fields))
+            fields=self.probe_request)
         return self.add_pred_to_datasample(batch_data_samples, results)
 
     def train_step(self, data, optim_wrapper):

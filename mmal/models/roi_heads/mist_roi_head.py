@@ -14,6 +14,7 @@ from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from mmal.models.probes.field_provider import IMAGE_FIELDS_KEY
 from mmal.models.task_modules.mist_targets import (assign_proposals,
                                                    difs_sample,
                                                    mist_pseudo_boxes)
@@ -362,7 +363,8 @@ class MISTRoIHead(BaseRoIHead):
                 ``feats`` (its fc7 feature) and ``loss`` (the last branch's
                 cls + reg loss against pseudo boxes mined, as in training,
                 from the previous branch for the image-level labels; put in
-                the results' metainfo as ``wsod_loss``).
+                the results' metainfo dict ``IMAGE_FIELDS_KEY`` of
+                :mod:`mmal.models.probes.field_provider`).
         """
         proposals = [get_box_tensor(r.bboxes) for r in rpn_results_list]
         outs = self._forward_rois(x, proposals)
@@ -385,7 +387,8 @@ class MISTRoIHead(BaseRoIHead):
                 labels = _image_labels(sample, self.num_classes, rois.device)
                 cls, reg = self._weak_branch_loss(
                     self.bbox_head.num_refine - 1, rois, out, labels)
-                res.set_metainfo(dict(wsod_loss=float(cls + reg)))
+                res.set_metainfo(
+                    {IMAGE_FIELDS_KEY: dict(loss=float(cls + reg))})
             results.append(res)
         return results
 
