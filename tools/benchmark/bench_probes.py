@@ -1,5 +1,5 @@
-"""Cost of :class:`mmal.active_learning.probes.DetectorProbe` over a plain
-``model.test_step(batch)``, per detector config.
+"""Cost of the probe adapter :func:`mmal.models.probes.build_probe` picks
+over a plain ``model.test_step(batch)``, per detector config.
 
     python tools/benchmark/bench_probes.py                  # every config
     python tools/benchmark/bench_probes.py --images 4 \
@@ -13,7 +13,7 @@ Images come from :func:`mmal.datasets.toy_shapes.make_toy_benchmark` in a
 temporary folder, through each config's own test pipeline (its resize:
 800 x 800 for the COCO configs, 300 x 300 for SSD300, 128 x 128 for the toy
 ones) and batch size. The same batches run through ``model.test_step`` and
-through ``DetectorProbe.run`` with the fields ``bboxes scores labels
+through the adapter's ``run`` with the fields ``bboxes scores labels
 cls_probs feats img_feat``, alternating which goes first from batch to
 batch, after a warm-up; the probe's scores are checked against the plain
 run's. Reported: ms/image of each, the overhead (total probe time / total
@@ -58,7 +58,7 @@ FIELDS = ('bboxes', 'scores', 'labels', 'cls_probs', 'feats', 'img_feat')
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
-        description='DetectorProbe overhead over plain test_step')
+        description='probe adapter overhead over plain test_step')
     p.add_argument('--configs', nargs='+', default=CONFIGS)
     p.add_argument(
         '--device',
@@ -93,7 +93,7 @@ def parse_args(argv=None):
         '--score-tol',
         type=float,
         default=None,
-        help="DetectorProbe's score_tol, relative to the score (default: "
+        help="the probe's score_tol, relative to the score (default: "
         "the probe's own, 1e-6)")
     p.add_argument('--seed', type=int, default=0)
     p.add_argument(
@@ -213,10 +213,13 @@ class TimedProbe:
 
     def __init__(self, probe):
         self.reset()
-        for name in ('_img_feat', '_trace_two_stage', '_trace_dense'):
-            fn = getattr(probe, name)
-            setattr(probe, name, self._wrap(fn))
-        match = probe._match
+        for name in ('_img_feat', '_trace'):
+            fn = getattr(probe, name, None)
+            if fn is not None:
+                setattr(probe, name, self._wrap(fn))
+        match = getattr(probe, '_match', None)
+        if match is None:  # an adapter that does not trace by score
+            return
 
         def counted_match(probs_fg, sample, decode):
 
@@ -251,14 +254,14 @@ def bench_config(config: str,
                  ann_file: str,
                  args,
                  checkpoint=None) -> dict:
-    from mmal.active_learning.probes import DetectorProbe
+    from mmal.models.probes import build_probe
     model, batches, batch_size = build(config, root, ann_file, args,
                                        checkpoint)
     sync = (
         torch.cuda.synchronize if str(args.device).startswith('cuda') else
         (lambda: None))
     tol = {} if args.score_tol is None else dict(score_tol=args.score_tol)
-    probe = DetectorProbe(model, FIELDS, **tol)
+    probe = build_probe(model, FIELDS, **tol)
     timer = TimedProbe(probe)
     prof = cProfile.Profile() if args.profile else None
 
@@ -313,6 +316,7 @@ def bench_config(config: str,
     probe_ms = 1e3 * sum(t_probe) / n_img
     out = dict(
         config=config,
+        adapter=type(probe).__name__,
         checkpoint=checkpoint,
         device=str(args.device),
         images=n_img,
