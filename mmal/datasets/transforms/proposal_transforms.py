@@ -20,6 +20,8 @@ def clip_boxes(boxes: np.ndarray, img_shape: Tuple[int, int]) -> np.ndarray:
     Returns:
         np.ndarray: A float64 copy of ``boxes``, clipped.
     """
+    # Not mmcv.image.bbox_clip: it clips to w - 1, h - 1 (the +1 pixel
+    # convention of mmdet 1.x), which would change every cleaned box.
     h, w = img_shape[:2]
     out = np.array(boxes, dtype=np.float64, copy=True)
     out[:, 0::2] = out[:, 0::2].clip(0, w)
