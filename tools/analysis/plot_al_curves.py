@@ -16,17 +16,17 @@ labeled-image count with cells ``mean ± std (n=K)``, and a last column with
 the mean over cycles), and prints the Markdown table.
 """
 import argparse
-import json
-import os
 import os.path as osp
 import sys
-import tempfile
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from mmengine.fileio import load
 
-RESULTS_FILE = 'results.json'
+from mmal.active_learning.work_dir import WorkDir
+from mmal.utils.fileio import atomic_open
+
 #: Tried in order when ``--metric`` is not given.
 DEFAULT_METRICS = ('bbox_AP', 'voc_mAP')
 GROUP_BY = ('strategy', 'name')
@@ -49,11 +49,12 @@ def resolve_results_path(path: str) -> str:
     Raises:
         ResultsError: If the file does not exist.
     """
-    file = osp.join(path, RESULTS_FILE) if osp.isdir(path) else path
+    # the path as given (WorkDir(path).results_json would be absolute)
+    file = osp.join(path, WorkDir.RESULTS_JSON) if osp.isdir(path) else path
     if not osp.isfile(file):
         if osp.isdir(path):
-            raise ResultsError(f'{path}: no {RESULTS_FILE} in this directory '
-                               '(has the run finished a cycle?)')
+            raise ResultsError(f'{path}: no {WorkDir.RESULTS_JSON} in this '
+                               'directory (has the run finished a cycle?)')
         raise ResultsError(f'{path}: no such file or directory')
     return file
 
@@ -96,9 +97,8 @@ def load_runs(paths: Sequence[str]) -> List[dict]:
             raise ResultsError(f'{file}: given more than once')
         seen.add(real)
         try:
-            with open(file, encoding='utf-8') as f:
-                run = json.load(f)
-        except (ValueError, UnicodeDecodeError) as e:
+            run = load(file, file_format='json')
+        except ValueError as e:  # also UnicodeDecodeError
             raise ResultsError(f'{file}: malformed JSON ({e})') from None
         _check_run(run, file)
         run['_path'] = file
@@ -275,23 +275,6 @@ def markdown_table(groups: Sequence[dict], group_by: str = 'strategy') -> str:
     return '\n'.join(lines)
 
 
-def _atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, then rename it
-    over ``path``, so readers never see a partial file."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def plot(groups: Sequence[dict],
          metric: str,
          path: str,
@@ -308,8 +291,6 @@ def plot(groups: Sequence[dict],
         title (str, optional): Figure title. Defaults to
             ``'<metric> vs labeled images'``.
     """
-    import io
-
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -338,9 +319,8 @@ def plot(groups: Sequence[dict],
     if groups:
         ax.legend(fontsize='small')
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format='png')
-    _atomic_write(path, buf.getvalue())
+    with atomic_open(path, 'wb') as f:
+        fig.savefig(f, format='png')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -427,7 +407,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     text = (f'# {heading}\n\nMetric `{metric}`, grouped by {args.group_by}; '
             'cells are mean ± sample std (ddof=1) over runs, n = runs.\n\n'
             f'{table}\n')
-    _atomic_write(md, text.encode('utf-8'))
+    with atomic_open(md, 'wb') as f:  # UTF-8 whatever the locale
+        f.write(text.encode('utf-8'))
     print(table)
     print(f'\nwrote {png} and {md}', file=sys.stderr)
     return 0
