@@ -5,9 +5,7 @@
 #   python tools/train.py configs/mist/mist_vgg16-tiny_toy_finetune-10pct.py
 _base_ = './mist_vgg16-tiny_toy.py'
 load_from = 'work_dirs/mist_vgg16-tiny_toy/iter_400.pth'
-train_dataloader = dict(
-    dataset=dict(strong_fraction=0.1, strong_seed=0),
-    sampler=dict(strong_ratio=0.5))
+train_dataloader = dict(dataset=dict(strong_fraction=0.1, strong_seed=0))
 max_iters = 200
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(optimizer=dict(lr=3e-4))
