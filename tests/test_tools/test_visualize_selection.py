@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mmal.active_learning.acquisition import write_shard
+from mmal.active_learning.summary_store import SummaryStore, write_shard
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SCRIPT = osp.join(REPO, 'tools', 'analysis', 'visualize_selection.py')
@@ -28,6 +28,10 @@ PAIRS = {
     13: [],
 }
 GT = {12: [[5, 50, 30, 40]]}  # COCO x, y, w, h of category 'cat' (id 3)
+#: What BiB declares for display (recorded in the store's meta).
+BIB_DISPLAY = [
+    'det_boxes', 'det_scores', 'det_labels', 'pair_boxes', 'pair_labels'
+]
 
 
 def _load_module():
@@ -45,6 +49,14 @@ def _dump(obj, path):
     os.makedirs(osp.dirname(path), exist_ok=True)
     with open(path, 'w') as f:
         json.dump(obj, f)
+
+
+def _store(work_dir, ids, summaries, **meta):
+    """Write the summary store of cycle_0: ``meta`` first (which drops
+    the shards of another meta), then one shard."""
+    acq = osp.join(str(work_dir), 'cycle_0', 'acquisition')
+    SummaryStore(acq).prepare(dict(meta))
+    write_shard(osp.join(acq, 'rank0-00000'), ids, summaries)
 
 
 def _summary(pairs):
@@ -103,9 +115,11 @@ def work_dir(tmp_path):
         al=dict(pool=dict(ann_file=None, img_dir=None)))
     _dump(dict(config=config), str(wd / 'run.json'))
     ids = sorted(PAIRS) + [77]  # 77: scored, not selected
-    write_shard(
-        str(wd / 'cycle_0' / 'acquisition' / 'rank0-00000.npz'), ids,
-        [_summary(PAIRS.get(i, [])) for i in ids])
+    _store(
+        wd,
+        ids, [_summary(PAIRS.get(i, [])) for i in ids],
+        strategy=dict(type='bib'),
+        display_fields=BIB_DISPLAY)
     return str(wd)
 
 
@@ -188,9 +202,11 @@ def test_max_images_out_and_gt(work_dir, tmp_path):
 
 def test_summaries_without_pairs(work_dir):
     """Another strategy's summaries: images drawn as they are."""
-    shard = osp.join(work_dir, 'cycle_0', 'acquisition', 'rank0-00000.npz')
-    write_shard(shard, SELECTED_IDS,
-                [dict(score=np.float32(0.5)) for _ in SELECTED_IDS])
+    _store(
+        work_dir,
+        SELECTED_IDS, [dict(score=np.float32(0.5)) for _ in SELECTED_IDS],
+        strategy=dict(type='entropy'),
+        display_fields=[])
     vis.main([work_dir, '--cycle', '1', '--no-progress', '--min-size', '0'])
     out = osp.join(work_dir, 'cycle_1', 'visualization')
     assert (cv2.imread(osp.join(out, '000_12.png')) == BACKGROUND).all()
@@ -236,3 +252,51 @@ def test_small_images_are_enlarged_with_their_boxes(work_dir, tmp_path):
     # the large box's right edge moved with the image
     np.testing.assert_array_equal(img[2 * (large[1] + large[3]), 4 * large[2]],
                                   np.array(vis.class_color(1)))
+
+
+def test_undeclared_fields_are_not_drawn(work_dir):
+    """The summaries hold BiB's pairs, but the strategy declared only its
+    detections for display: the pairs are not drawn (and ``pair_feats``,
+    not a display field, is not read)."""
+    ids = sorted(PAIRS)
+    _store(
+        work_dir,
+        ids, [_summary(PAIRS[i]) for i in ids],
+        strategy=dict(type='bib'),
+        display_fields=['det_boxes', 'det_labels', 'pair_feats'])
+    vis.main([work_dir, '--cycle', '1', '--no-progress', '--min-size', '0'])
+    out = osp.join(work_dir, 'cycle_1', 'visualization')
+    img = cv2.imread(osp.join(out, '000_12.png'))
+    dog = np.array(vis.class_color(1))
+    small, large, _ = PAIRS[12][0]
+    # both boxes are thin detections in the class colour
+    np.testing.assert_array_equal(img[(large[1] + large[3]) // 2, large[2]],
+                                  dog)
+    assert (img[(large[1] + large[3]) // 2, large[2] - 1] == BACKGROUND).all()
+    top = img[small[1], small[0] + 1:small[2]]  # less the corners
+    assert (top == dog).all()  # solid, not dashed
+    # no line joining the boxes' centres, no tags above the large box
+    assert (img[33:38, 36:40] == BACKGROUND).all()
+    assert (img[:large[1] - 2] == BACKGROUND).all()
+    with open(osp.join(out, 'index.html')) as f:
+        index = f.read()
+    assert _rows(index) == {12: (0, '-'), 11: (1, '-'), 13: (2, '-')}
+    assert 'drawn: det_boxes, det_labels)' in index
+
+
+def test_store_without_display_fields_draws_no_boxes(work_dir):
+    """A store whose meta records no ``display_fields`` (an earlier mmal):
+    nothing is drawn from the summaries, and the index says so."""
+    ids = sorted(PAIRS)
+    _store(
+        work_dir,
+        ids, [_summary(PAIRS[i]) for i in ids],
+        strategy=dict(type='bib'))
+    vis.main([work_dir, '--cycle', '1', '--no-progress', '--min-size', '0'])
+    out = osp.join(work_dir, 'cycle_1', 'visualization')
+    for name in ['000_12.png', '001_11.png', '002_13.png']:
+        assert (cv2.imread(osp.join(out, name)) == BACKGROUND).all()
+    with open(osp.join(out, 'index.html')) as f:
+        index = f.read()
+    assert _rows(index) == {12: (0, '-'), 11: (1, '-'), 13: (2, '-')}
+    assert 'no display_fields' in index

@@ -7,8 +7,13 @@ saw in them.
 
 Reads ``WORK_DIR/cycle_<K>/selected.json`` (the images acquired for cycle
 ``K``, in pick order) and the per-image summaries that the pool pass of
-cycle ``K - 1`` wrote to ``WORK_DIR/cycle_<K-1>/acquisition/rank*.npz``,
-and writes to ``--out`` (default ``WORK_DIR/cycle_<K>/visualization/``):
+cycle ``K - 1`` left in its summary store, ``WORK_DIR/cycle_<K-1>/
+acquisition/``. Of the summaries only the fields that are displayable
+(:data:`mmal.strategies.base_strategy.DISPLAY_FIELDS`) and that the
+strategy declared for display (``display_fields``, recorded in the store's
+``meta.json``) are read; a store without that record (an older run) is
+drawn without boxes, as the index says. Writes to ``--out`` (default
+``WORK_DIR/cycle_<K>/visualization/``):
 
 - ``<rank>_<image id>.png`` per selected image, ``rank`` being its
   (0-based, zero-padded) position in ``selected.json``'s ``image_ids``,
@@ -16,11 +21,16 @@ and writes to ``--out`` (default ``WORK_DIR/cycle_<K>/visualization/``):
   and the BiB pairs (``pair_boxes``): the small box dashed, the large box
   thick, both in the class colour, a line between their centres and a
   ``#i class`` label on each; with ``--show-gt`` the ground-truth boxes of
-  ``labeled.json`` in white. Summaries without these keys (other
+  ``labeled.json`` in white. Summaries without these fields (other
   strategies) or images without a summary are drawn with what exists.
 - ``index.html``: a table of all drawn images (thumbnail, rank, image id,
   score, number of pairs, classes of the pairs) and a legend of the class
   colours and line styles.
+
+Drawing is mmengine's :class:`~mmengine.visualization.Visualizer`; class
+colours are the config's ``metainfo.palette``, else mmdet's COCO palette
+(what mmdet's visualizer shows for a ``CocoDataset``), then its
+``'random'`` one (:func:`mmdet.visualization.palette.get_palette`).
 
 Image file names and ground truth come from ``--ann-file`` (default:
 ``cycle_<K>/labeled.json``, else the pool annotation file of the run's
@@ -32,8 +42,10 @@ current directory, as for the run). Class names are the config's
 order (the pool's label order).
 """
 import argparse
-import colorsys
+import contextlib
+import functools
 import html
+import io
 import json
 import os.path as osp
 import sys
@@ -41,28 +53,32 @@ from collections import Counter
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import cv2
+import mmcv
 import numpy as np
+from matplotlib.font_manager import FontProperties
+from mmdet.visualization.palette import get_palette, palette_val
+from mmengine.fileio import load
+from mmengine.visualization import Visualizer
+from pycocotools.coco import COCO
 from tqdm import tqdm
 
-from mmal.active_learning.acquisition import (dataset_img_dir,
-                                              innermost_dataset, read_shards)
+from mmal.active_learning import dataset_img_dir, innermost_dataset
+from mmal.active_learning.summary_store import Summaries, SummaryStore
+from mmal.active_learning.work_dir import WorkDir
+from mmal.strategies.base_strategy import DISPLAY_FIELDS
 from mmal.utils.fileio import atomic_open, atomic_write_text
 
-SELECTED = 'selected.json'
-LABELED = 'labeled.json'
-RUN_RECORD = 'run.json'
-ACQ_DIR = 'acquisition'
-OUT_DIR = 'visualization'
 INDEX = 'index.html'
 GT_COLOR = (255, 255, 255)  # BGR
 Color = Tuple[int, int, int]
-#: RGB colours of the first classes: Trubetskoy's 20 distinct colours less
-#: white, black, grey and beige (too close to white, kept for ground truth).
-PALETTE = ((230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
-           (245, 130, 48), (145, 30, 180), (70, 240, 240), (240, 50, 230),
-           (210, 245, 60), (250, 190, 212), (0, 128, 128), (220, 190, 255),
-           (170, 110, 40), (128, 0, 0), (170, 255, 195), (128, 128, 0),
-           (255, 215, 180), (0, 0, 128))
+#: Font size of the ``#i`` tags and padding around them, in points; the
+#: figure has ``72 * thin`` dpi, so a point is a thin line's width.
+TAG_SIZE = 10
+TAG_PAD = 1.5
+#: Line style of the small box of a pair: 4 on, 4 off (in line widths).
+#: matplotlib's '--' (3.7 on, 1.6 off) leaves gaps too short to see at
+#: 1 px.
+DASHED = (0, (4, 4))
 
 
 class VisError(Exception):
@@ -70,28 +86,36 @@ class VisError(Exception):
 
 
 # ----------------------------------------------------------------------------
-# colours and drawing primitives
-def class_color(label: int) -> Color:
-    """A distinct colour for a class index.
+# colours
+@functools.lru_cache(maxsize=None)
+def _default_color(index: int) -> Tuple[int, int, int]:
+    """mmdet's COCO palette (the colours its visualizer gives a
+    ``CocoDataset``), then its ``'random'`` palette (fixed per index)."""
+    coco = get_palette('coco', 0)
+    r, g, b = coco[index] if index < len(coco) else get_palette(
+        'random', index + 1)[index]
+    return int(r), int(g), int(b)
 
-    The first classes take the fixed :data:`PALETTE`; later ones saturated
-    hues stepping by the golden ratio, so any index has a colour. None is
-    white (kept for ground truth).
+
+def class_color(label: int, palette: Optional[Sequence] = None) -> Color:
+    """The colour of a class index.
 
     Args:
         label (int): Class index (0-based).
+        palette (Sequence, optional): RGB colours by class index (the
+            config's ``metainfo.palette``). Indices beyond it, or all
+            without one, take mmdet's COCO palette, then its ``'random'``
+            one.
 
     Returns:
         tuple[int, int, int]: The colour as OpenCV BGR, each in [0, 255].
     """
     label = int(label)
-    if 0 <= label < len(PALETTE):
-        r, g, b = PALETTE[label]
-        return b, g, r
-    hue = (label * 0.618033988749895) % 1.0
-    value = (0.95, 0.75)[label % 2]
-    r, g, b = colorsys.hsv_to_rgb(hue, 0.85, value)
-    return int(round(b * 255)), int(round(g * 255)), int(round(r * 255))
+    if palette is not None and 0 <= label < len(palette):
+        r, g, b = (int(c) for c in palette[label])
+    else:
+        r, g, b = _default_color(abs(label))
+    return b, g, r
 
 
 def color_hex(color: Color) -> str:
@@ -100,12 +124,19 @@ def color_hex(color: Color) -> str:
     return f'#{r:02x}{g:02x}{b:02x}'
 
 
+def _rgb(color: Color) -> Tuple[int, int, int]:
+    """A BGR colour as RGB, the Visualizer's order."""
+    return tuple(int(c) for c in color[::-1])
+
+
 def class_name(label: int, classes: Sequence[str]) -> str:
     """The name of a class index, or ``class <i>`` when out of range."""
     label = int(label)
     return classes[label] if 0 <= label < len(classes) else f'class {label}'
 
 
+# ----------------------------------------------------------------------------
+# drawing
 def line_widths(shape: Sequence[int]) -> Tuple[int, int]:
     """Thin and thick line widths in pixels for an image of ``shape``
     (h, w, ...), growing with the image so that lines stay visible."""
@@ -113,86 +144,78 @@ def line_widths(shape: Sequence[int]) -> Tuple[int, int]:
     return unit, 3 * unit
 
 
+@functools.lru_cache(maxsize=4)
+def _visualizer(unit: int) -> Visualizer:
+    """A Visualizer whose figure has ``72 * unit`` dpi.
+
+    A point is then ``unit`` pixels, the width of a thin line.
+    ``draw_bboxes`` clamps widths to [1, font size / 4] points (the font
+    size is >= 10 and grows slowly with the image), so at one dpi for all
+    images either thin lines could not be 1 px or the thick lines of large
+    images would be cut to about their thin ones; in these units thick
+    lines are 2.5 to 3 thin ones.
+    """
+    return Visualizer(
+        name=f'visualize_selection_{unit}',
+        fig_save_cfg=dict(frameon=False, dpi=72 * unit))
+
+
 def _corners(box: Sequence[float]) -> Tuple[int, int, int, int]:
     x1, y1, x2, y2 = (int(round(float(v))) for v in box[:4])
     return x1, y1, x2, y2
 
 
-def draw_box(img: np.ndarray, box: Sequence[float], color: Color,
-             thickness: int) -> None:
-    """Draw a solid rectangle in place.
-
-    Args:
-        img (np.ndarray): BGR image (H, W, 3), uint8; drawn on in place.
-        box (Sequence[float]): ``x1, y1, x2, y2`` in pixels.
-        color (tuple[int, int, int]): BGR colour.
-        thickness (int): Line width in pixels.
-    """
-    x1, y1, x2, y2 = _corners(box)
-    cv2.rectangle(img, (x1, y1), (x2, y2), color, thickness, cv2.LINE_8)
+def _on_pixels(boxes: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """Boxes as Visualizer coordinates: corners ordered and kept inside the
+    image, so that a box on the border stays visible (matplotlib snaps
+    1-pixel lines at coordinate ``x`` to pixel column ``x``, as OpenCV
+    draws them)."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    h, w = shape[:2]
+    xs = np.clip(b[:, 0::2], 0, max(w - 1, 0))
+    ys = np.clip(b[:, 1::2], 0, max(h - 1, 0))
+    return np.stack([xs.min(1), ys.min(1), xs.max(1), ys.max(1)], axis=1)
 
 
-def draw_dashed_box(img: np.ndarray,
-                    box: Sequence[float],
-                    color: Color,
-                    thickness: int,
-                    dash: Optional[int] = None) -> None:
-    """Draw a dashed rectangle in place.
-
-    Args:
-        img (np.ndarray): BGR image (H, W, 3), uint8; drawn on in place.
-        box (Sequence[float]): ``x1, y1, x2, y2`` in pixels.
-        color (tuple[int, int, int]): BGR colour.
-        thickness (int): Line width in pixels.
-        dash (int, optional): Length of a dash and of a gap in pixels.
-            Defaults to ``4 * thickness + 2``.
-    """
-    dash = dash or 4 * thickness + 2
-    x1, y1, x2, y2 = _corners(box)
-    for (ax, ay), (bx, by) in (((x1, y1), (x2, y1)), ((x2, y1), (x2, y2)),
-                               ((x2, y2), (x1, y2)), ((x1, y2), (x1, y1))):
-        length = max(abs(bx - ax), abs(by - ay))
-        for start in range(0, max(length, 1), 2 * dash):
-            end = min(start + dash, length)
-            t0, t1 = start / max(length, 1), end / max(length, 1)
-            p0 = (int(round(ax + (bx - ax) * t0)),
-                  int(round(ay + (by - ay) * t0)))
-            p1 = (int(round(ax + (bx - ax) * t1)),
-                  int(round(ay + (by - ay) * t1)))
-            cv2.line(img, p0, p1, color, thickness, cv2.LINE_8)
-
-
-def draw_label(img: np.ndarray,
-               text: str,
-               anchor: Tuple[int, int],
-               color: Color,
-               scale: float,
-               above: bool = True) -> None:
-    """Draw ``text`` on a filled tag of ``color`` in place, the tag's
-    bottom-left (``above``) or top-left corner at ``anchor``, moved inside
-    the image where needed.
-
-    Args:
-        img (np.ndarray): BGR image (H, W, 3), uint8; drawn on in place.
-        text (str): The label.
-        anchor (tuple[int, int]): ``(x, y)`` of the tag's corner.
-        color (tuple[int, int, int]): BGR background colour; the text is
-            black or white, whichever contrasts more.
-        scale (float): OpenCV font scale.
-        above (bool): The tag lies above ``anchor``, else below it.
-            Defaults to True.
-    """
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    (tw, th), base = cv2.getTextSize(text, font, scale, 1)
-    h, w = img.shape[:2]
-    x = min(max(int(anchor[0]), 0), max(w - tw - 2, 0))
-    y = int(anchor[1]) if above else int(anchor[1]) + th + base + 2
-    y = min(max(y, th + base + 2), h)
-    cv2.rectangle(img, (x, y - th - base - 2), (x + tw + 2, y), color, -1)
-    b, g, r = color
-    ink = (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (255, ) * 3
-    cv2.putText(img, text, (x + 1, y - base - 1), font, scale, ink, 1,
-                cv2.LINE_AA)
+def _draw_tags(vis: Visualizer, tags: Sequence[tuple]) -> None:
+    """Draw ``(text, (x, y), bgr colour, above)`` tags: text on a filled
+    tag of the colour, the tag's bottom-left (``above``) or top-left
+    corner at ``(x, y)``, moved inside the image where needed (measured
+    with the figure's renderer: the Visualizer does not keep texts
+    inside)."""
+    if not tags:
+        return
+    renderer = vis.fig_save_canvas.get_renderer()
+    prop = FontProperties(family='sans-serif', size=TAG_SIZE)
+    pad = TAG_PAD * vis.dpi / 72  # pixels
+    texts, positions, inks, valigns, boxes = [], [], [], [], []
+    for text, (x, y), color, above in tags:
+        tw, th, _ = renderer.get_text_width_height_descent(
+            text, prop, ismath=False)
+        x = max(min(x + pad, vis.width - tw - pad), pad)
+        if above:  # y: bottom of the text
+            y = min(max(y - pad, th + pad), vis.height - pad)
+        else:  # y: top of the text
+            y = max(min(y + pad, vis.height - th - pad), pad)
+        r, g, b = _rgb(color)
+        dark = 0.299 * r + 0.587 * g + 0.114 * b > 140
+        texts.append(text)
+        positions.append((x, y))
+        inks.append((0, 0, 0) if dark else (255, 255, 255))
+        valigns.append('bottom' if above else 'top')
+        boxes.append(
+            dict(
+                facecolor=palette_val([(r, g, b)])[0],
+                edgecolor='none',
+                pad=TAG_PAD,
+                alpha=1.0))
+    vis.draw_texts(
+        texts,
+        np.array(positions, np.float64),
+        font_sizes=TAG_SIZE,
+        colors=inks,
+        vertical_alignments=valigns,
+        bboxes=boxes)
 
 
 def _array(summary: Mapping, key: str, width: int) -> Optional[np.ndarray]:
@@ -221,64 +244,89 @@ def pairs_of(summary: Optional[Mapping]) -> Tuple[np.ndarray, np.ndarray]:
     boxes = None if summary is None else _array(summary, 'pair_boxes', 8)
     if boxes is None:
         return np.zeros((0, 8)), np.zeros(0, np.int64)
-    return boxes, _labels(summary, 'pair_labels', len(boxes))
+    labels = _labels(summary, 'pair_labels', len(boxes))
+    n = min(len(boxes), len(labels))
+    return boxes[:n], labels[:n]
 
 
 def draw_selection(img: np.ndarray,
                    summary: Optional[Mapping],
                    classes: Sequence[str],
-                   gt_boxes: Optional[np.ndarray] = None) -> np.ndarray:
+                   gt_boxes: Optional[np.ndarray] = None,
+                   palette: Optional[Sequence] = None) -> np.ndarray:
     """Draw what a strategy saw in one image.
 
     Drawn in this order: ground truth (white, thin), detections
     (``det_boxes`` / ``det_labels``, thin, class colour; those that are a
-    box of a pair are drawn with the pair only), then per BiB pair
-    (``pair_boxes`` / ``pair_labels``) a line between the centres of the
+    box of a pair are drawn with the pair only), then the BiB pairs
+    (``pair_boxes`` / ``pair_labels``): a line between the centres of the
     two boxes, the small box dashed and thin and the large box thick, both
     in the class colour, and the tags ``#i class`` (above the large box)
     and ``#i`` (below the small box).
 
     Args:
         img (np.ndarray): BGR image (H, W, 3), uint8; not modified.
-        summary (Mapping, optional): The image's summary from the pool
-            pass; missing keys are skipped.
+        summary (Mapping, optional): The displayable fields of the image's
+            summary from the pool pass; missing keys are skipped.
         classes (Sequence[str]): Class names by class index.
         gt_boxes (np.ndarray, optional): Ground-truth boxes (N, 4),
             ``x1, y1, x2, y2``.
+        palette (Sequence, optional): RGB colours by class index, see
+            :func:`class_color`.
 
     Returns:
         np.ndarray: The drawing, a new BGR uint8 image.
     """
-    out = np.ascontiguousarray(img, dtype=np.uint8).copy()
-    thin, thick = line_widths(out.shape)
-    scale = 0.45 * thin
+    img = np.ascontiguousarray(img, dtype=np.uint8)
+    thin, thick = line_widths(img.shape)
+    vis = _visualizer(thin)  # widths below are in points: thin lines
+    vis.set_image(mmcv.bgr2rgb(img))
+
+    def boxes(xyxy, colors, style='-', width=1):
+        if len(xyxy):
+            vis.draw_bboxes(
+                _on_pixels(xyxy, img.shape),
+                edge_colors=[_rgb(c) for c in colors],
+                line_styles=style,
+                line_widths=width,
+                alpha=1.0)
+
     if gt_boxes is not None:
-        for box in np.asarray(gt_boxes, np.float64).reshape(-1, 4):
-            draw_box(out, box, GT_COLOR, thin)
+        gt = np.asarray(gt_boxes, np.float64).reshape(-1, 4)
+        boxes(gt, [GT_COLOR] * len(gt))
     summary = summary or {}
     pair_boxes, pair_labels = pairs_of(summary)
     in_pairs = {_corners(b) for b in pair_boxes.reshape(-1, 4)}
     det_boxes = _array(summary, 'det_boxes', 4)
     if det_boxes is not None:
         det_labels = _labels(summary, 'det_labels', len(det_boxes))
-        for box, label in zip(det_boxes, det_labels):
-            if _corners(box) not in in_pairs:  # drawn below, as a pair
-                draw_box(out, box, class_color(label), thin)
-    tags = []
-    for i, (boxes, label) in enumerate(zip(pair_boxes, pair_labels)):
-        color = class_color(label)
-        small, large = boxes[:4], boxes[4:]
-        centre_s = tuple(int(round(v)) for v in (small[:2] + small[2:]) / 2)
-        centre_l = tuple(int(round(v)) for v in (large[:2] + large[2:]) / 2)
-        cv2.line(out, centre_s, centre_l, color, thin, cv2.LINE_AA)
-        draw_dashed_box(out, small, color, thin)
-        draw_box(out, large, color, thick)
-        tags.append((f'#{i} {class_name(label, classes)}',
-                     (large[0], large[1] - thick), color, True))
-        tags.append((f'#{i}', (small[0], small[3] + thin), color, False))
-    for text, anchor, color, above in tags:  # on top of all boxes
-        draw_label(out, text, anchor, color, scale, above)
-    return out
+        n = min(len(det_boxes), len(det_labels))
+        keep = np.array([_corners(b) not in in_pairs for b in det_boxes[:n]],
+                        dtype=bool)  # the others are drawn as pairs
+        boxes(det_boxes[:n][keep],
+              [class_color(c, palette) for c in det_labels[:n][keep]])
+    if len(pair_boxes):
+        colors = [class_color(c, palette) for c in pair_labels]
+        small = _on_pixels(pair_boxes[:, :4], img.shape)
+        large = _on_pixels(pair_boxes[:, 4:], img.shape)
+        cs = (small[:, :2] + small[:, 2:]) / 2
+        cl = (large[:, :2] + large[:, 2:]) / 2
+        vis.draw_lines(
+            np.stack([cs[:, 0], cl[:, 0]], axis=1),
+            np.stack([cs[:, 1], cl[:, 1]], axis=1),
+            colors=[_rgb(c) for c in colors],
+            line_widths=1)
+        boxes(pair_boxes[:, :4], colors, DASHED)
+        boxes(pair_boxes[:, 4:], colors, '-', thick // thin)
+        tags = []
+        for i, (label, color) in enumerate(zip(pair_labels, colors)):
+            tags.append((f'#{i} {class_name(label, classes)}',
+                         (large[i, 0] - thick / 2,
+                          large[i, 1] - thick / 2), color, True))
+            tags.append(
+                (f'#{i}', (small[i, 0], small[i, 3] + thin / 2), color, False))
+        _draw_tags(vis, tags)  # texts lie above every box
+    return mmcv.rgb2bgr(vis.get_image())
 
 
 def zoomed(summary: Optional[Mapping], zoom: float) -> Optional[dict]:
@@ -315,9 +363,8 @@ def read_json(path: str, what: str) -> dict:
     if not osp.isfile(path):
         raise VisError(f'{path}: no such file; expected {what}')
     try:
-        with open(path, encoding='utf-8') as f:
-            data = json.load(f)
-    except (ValueError, UnicodeDecodeError) as e:
+        data = load(path, file_format='json')
+    except ValueError as e:  # also UnicodeDecodeError
         raise VisError(f'{path}: malformed JSON ({e}); expected {what}') \
             from None
     if not isinstance(data, dict):
@@ -357,8 +404,9 @@ def load_selection(path: str, cycle: int) -> dict:
 
 
 def run_config(work_dir: str) -> Optional[dict]:
-    """The config recorded in ``WORK_DIR/run.json``, or None without one."""
-    path = osp.join(work_dir, RUN_RECORD)
+    """The config recorded in the work dir's run record, or None without
+    one."""
+    path = WorkDir(work_dir).run_record
     if not osp.isfile(path):
         return None
     config = read_json(path, 'the run record of the work dir').get('config')
@@ -411,49 +459,72 @@ def config_classes(config: Optional[dict]) -> Optional[List[str]]:
     return [str(c) for c in classes] if classes else None
 
 
-def load_coco(path: str) -> dict:
-    """Read a COCO json and index it.
+def config_palette(config: Optional[dict]) -> Optional[List[tuple]]:
+    """The train dataset's ``metainfo.palette`` (RGB colours by class) of
+    a run config, if set to a list of colours."""
+    palette = (_train_dataset(config).get('metainfo') or {}).get('palette')
+    if not isinstance(palette, (list, tuple)) or not all(
+            isinstance(c, (list, tuple)) and len(c) == 3 and all(
+                isinstance(v, int) and 0 <= v <= 255 for v in c)
+            for c in palette):
+        return None
+    return [tuple(c) for c in palette]
+
+
+def load_coco(path: str) -> COCO:
+    """Read a COCO json and index it with pycocotools.
 
     Args:
         path (str): The file.
 
     Returns:
-        dict: ``images`` (id -> image dict), ``categories`` (list, file
-        order) and ``boxes`` (image id -> list of ``(x1, y1, x2, y2,
-        category_id)``).
+        COCO: The indexed file (``imgs``: id -> image dict,
+        ``dataset['categories']``: the categories in file order).
+
+    Raises:
+        VisError: Naming ``path`` when it is missing or not a COCO json.
     """
     data = read_json(path, 'a COCO json with "images" and "categories"')
     if not isinstance(data.get('images'), list):
         raise VisError(f'{path}: expected a COCO json with an "images" list')
-    images = {}
     for img in data['images']:
         if not isinstance(img, dict) or 'id' not in img \
                 or 'file_name' not in img:
             raise VisError(f'{path}: expected every image to have "id" and '
                            '"file_name"')
-        images[int(img['id'])] = img
-    boxes: Dict[int, list] = {}
-    for ann in data.get('annotations') or []:
-        bbox = ann.get('bbox')
-        if not isinstance(bbox, list) or len(bbox) != 4:
-            continue
-        x, y, w, h = (float(v) for v in bbox)
-        boxes.setdefault(int(ann['image_id']), []).append(
-            (x, y, x + w, y + h, ann.get('category_id')))
-    cats = data.get('categories')
-    return dict(
-        images=images,
-        categories=cats if isinstance(cats, list) else [],
-        boxes=boxes)
+    for key in ('annotations', 'categories'):
+        if not isinstance(data.get(key) or [], list):
+            raise VisError(f'{path}: expected "{key}" to be a list')
+    coco = COCO()
+    coco.dataset = data
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints progress
+            coco.createIndex()
+    except (KeyError, TypeError) as e:
+        raise VisError(f'{path}: expected every annotation to have "id", '
+                       f'"image_id" and "category_id" and every category '
+                       f'an "id" ({type(e).__name__}: {e})') from None
+    return coco
 
 
-def find_images(ids: Sequence[int], coco: dict, img_dir: str,
+def gt_boxes_of(coco: COCO, img_id: int) -> np.ndarray:
+    """The ground-truth boxes of an image as (N, 4) ``x1, y1, x2, y2``
+    (annotations without a 4-number ``bbox`` are skipped)."""
+    xywh = [
+        ann['bbox'] for ann in coco.loadAnns(coco.getAnnIds(imgIds=[img_id]))
+        if isinstance(ann.get('bbox'), list) and len(ann['bbox']) == 4
+    ]
+    xywh = np.array(xywh, np.float64).reshape(-1, 4)
+    return np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+
+
+def find_images(ids: Sequence[int], coco: COCO, img_dir: str,
                 ann_file: str) -> Dict[int, str]:
     """The image file of every id, checked to exist.
 
     Args:
         ids (Sequence[int]): Image ids.
-        coco (dict): From :func:`load_coco`.
+        coco (COCO): From :func:`load_coco`.
         img_dir (str): Image folder.
         ann_file (str): The file ``coco`` came from (for messages).
 
@@ -465,7 +536,7 @@ def find_images(ids: Sequence[int], coco: dict, img_dir: str,
     """
     paths = {}
     for img_id in ids:
-        info = coco['images'].get(int(img_id))
+        info = coco.imgs.get(int(img_id))
         if info is None:
             raise VisError(f'{ann_file}: expected image {img_id} (selected) '
                            'among its images; pass --ann-file with the pool '
@@ -479,6 +550,77 @@ def find_images(ids: Sequence[int], coco: dict, img_dir: str,
     return paths
 
 
+def read_image(path: str, img_id: int) -> np.ndarray:
+    """An image file as BGR uint8, read as mmdet's ``LoadImageFromFile``
+    does (EXIF orientation applied)."""
+    try:
+        img = mmcv.imread(path, flag='color')
+    except cv2.error:  # e.g. an empty file
+        img = None
+    if img is None:
+        raise VisError(f'{path}: expected an image file OpenCV can read '
+                       f'(image {img_id})')
+    return img
+
+
+def read_summaries(
+        store_dir: str) -> Tuple[Optional[Summaries], Tuple[str, ...], str]:
+    """The displayable summaries of a pool pass.
+
+    Only fields that are in :data:`DISPLAY_FIELDS` and that the strategy
+    declared (``display_fields`` of the store's meta) are drawn; nothing
+    is read from a store without that record.
+
+    Args:
+        store_dir (str): The summary store (``cycle_<k>/acquisition``).
+
+    Returns:
+        tuple: The summaries (None when nothing is to be drawn from them),
+        the fields to draw, and a line for the index saying which.
+
+    Raises:
+        VisError: The store cannot be read.
+    """
+    store = SummaryStore(store_dir)
+    try:
+        store.check_format()
+    except ValueError as e:
+        return None, (), f'not drawn: {e}'
+    try:
+        shards = store.shard_paths()
+        meta = store.meta if shards else None
+    except (OSError, ValueError) as e:
+        raise VisError(f'{store_dir}: unreadable summary store ({e})') \
+            from None
+    if not shards:
+        return None, (), (f'none ({store_dir} missing or empty: boxes not '
+                          'drawn)')
+    declared = meta.get('display_fields') if isinstance(meta, dict) else None
+    if not isinstance(declared, list):
+        return None, (), (f'{store_dir}: its meta records no display_fields '
+                          '(summaries of an earlier mmal): nothing drawn '
+                          'from them')
+    fields = tuple(k for k in DISPLAY_FIELDS if k in declared)
+    if not fields:
+        return None, (), (f'{store_dir}: the strategy declares no display '
+                          'fields: nothing drawn from them')
+    try:
+        summaries = store.read()
+    except (OSError, ValueError, KeyError) as e:
+        raise VisError(f'{store_dir}: unreadable acquisition shards ({e})') \
+            from None
+    return summaries, fields, f'{store_dir} (drawn: {", ".join(fields)})'
+
+
+def displayed(summaries: Optional[Summaries], img_id: int,
+              fields: Sequence[str]) -> Optional[dict]:
+    """The ``fields`` of an image's summary, or None without one."""
+    if summaries is None or img_id not in summaries:
+        return None
+    summary = summaries[img_id]
+    return {k: np.asarray(summary[k]) for k in fields if k in summary}
+
+
 # ----------------------------------------------------------------------------
 # index.html
 def _fmt_score(score) -> str:
@@ -490,15 +632,21 @@ def _fmt_score(score) -> str:
         return html.escape(str(score))
 
 
-def _chip(label: int, classes: Sequence[str], count: int = 0) -> str:
+def _chip(label: int,
+          classes: Sequence[str],
+          count: int = 0,
+          palette: Optional[Sequence] = None) -> str:
     name = html.escape(class_name(label, classes))
     suffix = f' &times;{count}' if count > 1 else ''
     return (f'<span class="chip" style="background:'
-            f'{color_hex(class_color(label))}"></span>{name}{suffix}')
+            f'{color_hex(class_color(label, palette))}"></span>{name}'
+            f'{suffix}')
 
 
-def render_index(rows: Sequence[dict], classes: Sequence[str],
-                 header: Mapping[str, str]) -> str:
+def render_index(rows: Sequence[dict],
+                 classes: Sequence[str],
+                 header: Mapping[str, str],
+                 palette: Optional[Sequence] = None) -> str:
     """The ``index.html`` of a visualisation.
 
     Args:
@@ -510,6 +658,8 @@ def render_index(rows: Sequence[dict], classes: Sequence[str],
         classes (Sequence[str]): Class names by class index.
         header (Mapping[str, str]): ``title`` and other facts shown above
             the table.
+        palette (Sequence, optional): RGB colours by class index, see
+            :func:`class_color`.
 
     Returns:
         str: The HTML page.
@@ -517,8 +667,9 @@ def render_index(rows: Sequence[dict], classes: Sequence[str],
     used = set(range(len(classes)))
     for row in rows:
         used.update(int(x) for x in row['pair_labels'] or [])
-    legend = ' '.join(f'<span class="item">{_chip(c, classes)}</span>'
-                      for c in sorted(used))
+    legend = ' '.join(
+        f'<span class="item">{_chip(c, classes, palette=palette)}</span>'
+        for c in sorted(used))
     facts = ''.join(f'<li><b>{html.escape(k)}</b>: {html.escape(str(v))}'
                     f'</li>' for k, v in header.items() if k != 'title')
     body = []
@@ -529,7 +680,7 @@ def render_index(rows: Sequence[dict], classes: Sequence[str],
         else:
             n_pairs = str(len(labels))
             pair_cls = ', '.join(
-                _chip(c, classes, n) for c, n in sorted(
+                _chip(c, classes, n, palette) for c, n in sorted(
                     Counter(int(x) for x in labels).items(),
                     key=lambda kv: (-kv[1], kv[0]))) or '-'
         n_dets = '-' if row['num_dets'] is None else str(row['num_dets'])
@@ -609,66 +760,56 @@ def visualize(work_dir: str,
     if not osp.isdir(work_dir):
         raise VisError(f'{work_dir}: no such work dir; expected the work dir '
                        'of an active-learning run (with cycle_<k>/ folders)')
+    wd = WorkDir(work_dir)
+    cdir = wd.cycle(cycle)
     if cycle < 1:
         raise VisError(
-            f'{osp.join(work_dir, f"cycle_{cycle}", SELECTED)}: cycle '
-            f'{cycle} holds the initial random images, not an acquisition; '
-            'expected --cycle >= 1')
-    cdir = osp.join(work_dir, f'cycle_{cycle}')
-    sel = load_selection(osp.join(cdir, SELECTED), cycle)
+            f'{cdir.selected}: cycle {cycle} holds the initial random '
+            'images, not an acquisition; expected --cycle >= 1')
+    sel = load_selection(cdir.selected, cycle)
     if max_images is not None and max_images < 0:
         raise VisError(f'--max-images must be >= 0, got {max_images}')
     ids = sel['image_ids'][:max_images]
     config = run_config(work_dir)
 
     if ann_file is None:
-        ann_file = osp.join(cdir, LABELED)
+        ann_file = cdir.labeled
         if not osp.isfile(ann_file):
             ann_file = default_pool_ann_file(config) or ann_file
     coco = load_coco(ann_file)
     if img_dir is None:
         img_dir = default_img_dir(config)
         if img_dir is None:
-            raise VisError(f'{osp.join(work_dir, RUN_RECORD)}: expected a run '
-                           'record with the config\'s image folder; pass '
-                           '--img-dir')
+            raise VisError(f'{wd.run_record}: expected a run record with the '
+                           'config\'s image folder; pass --img-dir')
     paths = find_images(ids, coco, img_dir, ann_file)
     classes = config_classes(config) or [
-        str(c.get('name', c.get('id'))) for c in coco['categories']
+        str(c.get('name', c.get('id')))
+        for c in coco.dataset.get('categories') or []
     ]
+    palette = config_palette(config)
 
     scored_by = sel['scored_by_cycle']
     if not isinstance(scored_by, int) or isinstance(scored_by, bool):
         scored_by = cycle - 1
-    shard_dir = osp.join(work_dir, f'cycle_{scored_by}', ACQ_DIR)
-    try:
-        summaries = read_shards(shard_dir) if osp.isdir(shard_dir) else {}
-    except (OSError, ValueError, KeyError, RuntimeError) as e:
-        raise VisError(f'{shard_dir}: unreadable acquisition shards ({e})') \
-            from None
+    store_dir = wd.cycle(scored_by).acquisition_dir
+    summaries, fields, summaries_note = read_summaries(store_dir)
 
-    out_dir = out_dir or osp.join(cdir, OUT_DIR)
+    out_dir = out_dir or cdir.visualization_dir
     width = max(3, len(str(max(len(sel['image_ids']) - 1, 0))))
     scores = sel['scores']
     rows = []
     for rank, img_id in enumerate(
             tqdm(ids, desc='drawing', unit='img', disable=not progress)):
-        img = cv2.imread(paths[img_id], cv2.IMREAD_COLOR)
-        if img is None:
-            raise VisError(f'{paths[img_id]}: expected an image file OpenCV '
-                           f'can read (image {img_id})')
-        summary = summaries.get(img_id)
-        gt = None
-        if show_gt:
-            gt = np.array([b[:4] for b in coco['boxes'].get(img_id, [])],
-                          np.float64).reshape(-1, 4)
+        img = read_image(paths[img_id], img_id)
+        summary = displayed(summaries, img_id, fields)
+        gt = gt_boxes_of(coco, img_id) if show_gt else None
         zoom = max(1.0, min_size / min(img.shape[:2])) if min_size else 1.0
         if zoom > 1:
-            img = cv2.resize(
-                img, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)
+            img = mmcv.imrescale(img, zoom, interpolation='nearest')
             summary = zoomed(summary, zoom)
             gt = None if gt is None else gt * zoom
-        drawing = draw_selection(img, summary, classes, gt)
+        drawing = draw_selection(img, summary, classes, gt, palette)
         name = f'{rank:0{width}d}_{img_id}.png'
         write_png(drawing, osp.join(out_dir, name))
         det = None if summary is None else _array(summary, 'det_boxes', 4)
@@ -678,7 +819,7 @@ def visualize(work_dir: str,
                 file=name,
                 rank=rank,
                 image_id=img_id,
-                file_name=coco['images'][img_id]['file_name'],
+                file_name=coco.imgs[img_id]['file_name'],
                 score=None if scores is None else scores[rank],
                 num_dets=None if det is None else len(det),
                 pair_labels=pairs_of(summary)[1].tolist()
@@ -686,16 +827,15 @@ def visualize(work_dir: str,
     strategy = sel['strategy'].get('type', '?')
     header = {
         'title': f'cycle {cycle}: {strategy} selection',
-        'work dir': osp.abspath(work_dir),
+        'work dir': wd.root,
         'strategy': json.dumps(sel['strategy'], sort_keys=True),
         'scored by cycle': scored_by,
         'images': f'{len(rows)} drawn of {len(sel["image_ids"])} selected',
-        'summaries': shard_dir if summaries else
-        f'none ({shard_dir} missing or empty: boxes not drawn)',
+        'summaries': summaries_note,
         'images from': f'{img_dir} ({ann_file})',
     }
     index = osp.join(out_dir, INDEX)
-    atomic_write_text(render_index(rows, classes, header), index)
+    atomic_write_text(render_index(rows, classes, header, palette), index)
     return index
 
 
