@@ -6,16 +6,14 @@
 # SGD lr 0.02 x0.1 at 2/3 and 8/9 of training
 # (configs/faster-rcnn/faster-rcnn_r50_fpn_enms-1x_coco.py). Table 1 row 4;
 # rows 1-3 are configs/entropy/faster-rcnn_r50_fpn_entropy_coco.py and
-# configs/enms-divproto/faster-rcnn_r50_fpn_{enms,divproto}_coco.py.
+# configs/enms-divproto/faster-rcnn_r50_fpn_{enms,divproto}_coco.py. The
+# loop is configs/_base_/al/enms_coco.py; the strategy is written out with
+# every hyper-parameter at its default (configs/enms-divproto/README.md).
 _base_ = [
     './faster-rcnn/faster-rcnn_r50_fpn_enms-1x_coco.py',
     './_base_/al/enms_coco.py'
 ]
 al = dict(
-    num_cycles=5,
-    seed=0,
-    initial=dict(size=0.2),
-    budget=0.05,
     strategy=dict(
         type='ENMSDivProto',
         use_enms=True,  # score images by ENMS entropy (Algorithm 1)
@@ -30,7 +28,4 @@ al = dict(
         min_score=0.0,
         max_dets=None,
         proto_from='all',
-        fill_up='sorted'),
-    train_mode='scratch',
-    schedule=dict(type='epochs'),
-    oracle=dict(type='GroundTruthOracle'))
+        fill_up='sorted'))

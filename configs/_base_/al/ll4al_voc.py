@@ -3,12 +3,12 @@
 # start, +1,000 per cycle, 10 trained cycles (1k, 2k, ..., 10k labeled),
 # every cycle trained from scratch with the config's own schedule. The whole
 # unlabeled pool is scored; set al.pool_subsample to score a random part.
+# Strategy configs inherit this and set al.strategy.
 al = dict(
     num_cycles=10,
     seed=0,
     initial=dict(size=1000),
     budget=1000,
-    strategy=dict(type='ENMSDivProto'),
     train_mode='scratch',
     schedule=dict(type='epochs'),
     oracle=dict(type='GroundTruthOracle'),
