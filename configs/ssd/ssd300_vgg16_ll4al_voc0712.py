@@ -44,8 +44,7 @@ val_evaluator = dict(
 test_evaluator = val_evaluator
 
 max_epochs = 300
-train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=50)
+train_cfg = dict(max_epochs=max_epochs, val_interval=50)
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
@@ -61,4 +60,4 @@ param_scheduler = [
         milestones=[240],
         gamma=0.1)
 ]
-auto_scale_lr = dict(enable=False, base_batch_size=32)
+auto_scale_lr = dict(base_batch_size=32)

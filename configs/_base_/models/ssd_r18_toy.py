@@ -4,8 +4,7 @@
 _base_ = 'mmdet::_base_/models/ssd300.py'
 input_size = 128
 model = dict(
-    data_preprocessor=dict(
-        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]),
+    data_preprocessor=dict(std=[58.395, 57.12, 57.375]),
     backbone=dict(
         _delete_=True,
         type='ResNet',
