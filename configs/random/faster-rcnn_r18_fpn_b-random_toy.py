@@ -1,2 +1,4 @@
+# b-random (class-balanced random), tiny Faster R-CNN, toy loop (CPU):
+#   tools/al_train.sh configs/random/faster-rcnn_r18_fpn_b-random_toy.py 1
 _base_ = ['../toy/faster-rcnn_r18_fpn_toy.py', '../_base_/al/toy_loop.py']
 al = dict(strategy=dict(type='b-random'))

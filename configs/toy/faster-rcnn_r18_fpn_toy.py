@@ -1,3 +1,5 @@
+# Tiny Faster R-CNN on the toy shapes data (CPU, minutes):
+#   python tools/train.py configs/toy/faster-rcnn_r18_fpn_toy.py
 _base_ = [
     '../_base_/models/faster-rcnn_r18_fpn_toy.py',
     '../_base_/datasets/toy_shapes.py', '../_base_/schedules/toy_schedule.py',

@@ -1,3 +1,5 @@
+# Tiny RetinaNet on the toy shapes data (CPU, minutes):
+#   python tools/train.py configs/toy/retinanet_r18_fpn_toy.py
 _base_ = [
     '../_base_/models/retinanet_r18_fpn_toy.py',
     '../_base_/datasets/toy_shapes.py', '../_base_/schedules/toy_schedule.py',

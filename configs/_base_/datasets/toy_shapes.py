@@ -1,4 +1,4 @@
-# The toy shapes dataset (mmal.datasets.make_toy_benchmark): COCO format,
+# The toy shapes dataset (mmal.testing.make_toy_benchmark): COCO format,
 # 128 px images, 6 classes. tools/train.py and the tests generate it.
 dataset_type = 'CocoDataset'
 data_root = 'data/toy/'
@@ -8,7 +8,7 @@ metainfo = dict(
     classes=classes,
     palette=[(220, 40, 40), (40, 180, 60), (50, 80, 230), (230, 210, 40),
              (200, 50, 200), (40, 200, 210)])
-# Knobs of the generated data (see mmal.datasets.ToySpec); the tools call
+# Knobs of the generated data (see mmal.testing.ToySpec); the tools call
 # make_toy_benchmark(data_root, **toy_data) before building the runner.
 toy_data = dict(num_train=200, num_val=50, num_classes=6, seed=0)
 backend_args = None
