@@ -20,6 +20,7 @@ from mmengine.dist import barrier, get_rank, get_world_size
 from torch.utils.data import ConcatDataset, DataLoader, Subset
 from tqdm import tqdm
 
+from mmal.models.probes import PREDICTION_FIELDS, build_probe
 from mmal.registry import DATASETS, MODELS
 from mmal.strategies import (MODEL_FIELDS, BaseStrategy, Selection,
                              SelectionContext, StrategyError, check_selection)
@@ -28,7 +29,6 @@ from .detector import load_detector
 from .distributed import broadcast, run_on_rank0
 from .oracles import BaseOracle
 from .pool import Pool, SplitError
-from .probes import PREDICTION_FIELDS, DetectorProbe
 from .summary_store import Summaries, SummaryStore
 
 
@@ -77,7 +77,7 @@ class AcquisitionRunner:
             # Fail now, before any training, if the detector cannot provide
             # what the strategy needs.
             try:
-                DetectorProbe(MODELS.build(cfg.model), self.model_fields)
+                build_probe(MODELS.build(cfg.model), self.model_fields)
             except StrategyError as e:
                 raise StrategyError(
                     f'strategy {type(strategy).__name__}: {e}') from None
@@ -184,7 +184,7 @@ class AcquisitionRunner:
             disable=not self.progress or rank != 0,
             dynamic_ncols=True)
         writer = store.writer(rank, self.shard_size)
-        with DetectorProbe(model, self.model_fields) as probe:
+        with build_probe(model, self.model_fields) as probe:
             for batch in loader:
                 outputs = probe.run(batch)
                 for sample, fields in outputs:

@@ -11,8 +11,9 @@ def register_all_modules(init_default_scope: bool = True) -> None:
 
     Imports every mmal package that registers modules (mmdet's as well, as
     ``mmdet.utils.register_all_modules`` would), installs the safe checkpoint
-    loader (:func:`mmal.utils.register_safe_checkpoint_loaders`) and, by
-    default, makes ``'mmal'`` the default registry scope.
+    loader
+    (:func:`mmal.utils.checkpoint.register_safe_checkpoint_loaders`) and,
+    by default, makes ``'mmal'`` the default registry scope.
 
     Args:
         init_default_scope (bool): Whether to set the default scope to

@@ -122,13 +122,13 @@ def main():
         @torch.no_grad()
         def test_step():
             model.eval()
-            model.requested_fields = fields
+            model.request_fields(fields)
             model.predict(image, [sample])
 
         name = 'test' + (f' + {" ".join(fields)}' if fields else '')
         rows.append(
             (name, *_time(test_step, args.iters, args.warmup, args.device)))
-    model.requested_fields = ()
+    model.request_fields(())
     print(f'{args.config}: image {h} x {w}, {args.proposals} proposals, '
           f'{num_classes} classes, device {args.device}, '
           f'{torch.get_num_threads()} threads')
