@@ -17,7 +17,7 @@ from mmal.active_learning import (ActiveLearningLoop, AnnotationRequired,
                                   SplitError)
 from mmal.strategies import StrategyError
 from mmal.testing import prepare_toy_data
-from mmal.utils.checkpoint import UnsafeCheckpointError
+from mmal.utils.checkpoint import CheckpointError, UnsafeCheckpointError
 from mmal.utils.config import add_launch_args, load_config, parse_launch_args
 from mmal.utils.setup_env import register_all_modules
 
@@ -45,7 +45,8 @@ def cli_errors(tool: str):
     except AnnotationRequired as e:
         print(f'\n[mmal {tool}] waiting for annotations: {e}', file=sys.stderr)
         sys.exit(EXIT_NEEDS_ANNOTATION)
-    except (SplitError, StrategyError, UnsafeCheckpointError) as e:
+    except (SplitError, StrategyError, CheckpointError,
+            UnsafeCheckpointError) as e:
         print(f'\n[mmal {tool}] error: {e}', file=sys.stderr)
         sys.exit(2)
 

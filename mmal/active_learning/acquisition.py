@@ -115,6 +115,8 @@ class AcquisitionRunner:
                 self.strategy.summarize(self._extra_fields(int(i)))
                 for i in ids
             }))
+        # the checkpoint must fit before anything is written
+        model = load_detector(self.cfg, checkpoint, self.pool.classes)
         store = SummaryStore(shard_dir)
         meta = self._meta(checkpoint, sha)
         done = run_on_rank0(lambda: store.prepare(meta).tolist())
@@ -122,7 +124,7 @@ class AcquisitionRunner:
         todo = np.setdiff1d(ids, np.asarray(done, dtype=np.int64))
         mine = todo[get_rank()::get_world_size()]
         if mine.size:
-            self._infer(mine, checkpoint, ann_files, store, total=todo.size)
+            self._infer(mine, model, ann_files, store, total=todo.size)
         barrier()
         return run_on_rank0(lambda: store.read(ids))
 
@@ -155,9 +157,8 @@ class AcquisitionRunner:
         return DATASETS.build(ds_cfg)
 
     @torch.no_grad()
-    def _infer(self, ids: np.ndarray, checkpoint: str,
-               ann_files: Sequence[str], store: SummaryStore,
-               total: int) -> None:
+    def _infer(self, ids: np.ndarray, model, ann_files: Sequence[str],
+               store: SummaryStore, total: int) -> None:
         rank = get_rank()
         parts = [self._build_dataset(f) for f in ann_files]
         dataset = ConcatDataset(parts)
@@ -176,7 +177,6 @@ class AcquisitionRunner:
             num_workers=self.num_workers,
             shuffle=False,
             collate_fn=pseudo_collate)
-        model = load_detector(self.cfg, checkpoint, self.pool.classes)
         bar = tqdm(
             total=total,
             unit='img',

@@ -36,6 +36,16 @@ def check_checkpoint_classes(checkpoint: dict, classes, path: str) -> None:
 def load_detector(cfg: Config, checkpoint_path: str, classes):
     """Build ``cfg.model``, load the checkpoint with ``weights_only=True``
     and check its classes; returns the model in eval mode on the device."""
+    model = build_detector(cfg, checkpoint_path, classes)
+    model.to(get_device())
+    model.eval()
+    return model
+
+
+def build_detector(cfg: Config, checkpoint_path: str, classes):
+    """``cfg.model`` with the checkpoint's weights, on the CPU; a
+    checkpoint that does not fit (other classes, missing keys, other
+    shapes) is a :class:`SplitError` naming it."""
     ckpt = load_checkpoint_safely(checkpoint_path, map_location='cpu')
     check_checkpoint_classes(ckpt, classes, checkpoint_path)
     model = MODELS.build(cfg.model)
@@ -44,12 +54,17 @@ def load_detector(cfg: Config, checkpoint_path: str, classes):
         k[7:] if k.startswith('module.') else k: v
         for k, v in state.items()
     }
-    result = model.load_state_dict(state, strict=False)
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # size mismatch, e.g. another class count
+        lines = [ln.strip() for ln in str(e).splitlines() if 'size' in ln]
+        raise SplitError(
+            f'checkpoint {checkpoint_path!r} does not fit the config\'s '
+            f'model: {"; ".join(lines[:3]) or e} (trained with another '
+            'number of classes or another model?)') from None
     if result.missing_keys:
         raise SplitError(
             f'checkpoint {checkpoint_path!r} does not fit the config\'s '
             f'model: missing {result.missing_keys[:5]} '
             f'({len(result.missing_keys)} keys)')
-    model.to(get_device())
-    model.eval()
     return model

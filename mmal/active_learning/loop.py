@@ -10,6 +10,7 @@ The loop only sequences steps: what a strategy needs, how long a cycle
 trains, which data a dataset trains on and who annotates are asked of the
 plug-ins (strategy, ``al.schedule``, the dataset class, the oracle).
 """
+import contextlib
 import copy
 import glob
 import json
@@ -35,15 +36,16 @@ from .acquisition import AcquisitionRunner
 from .al_config import ALSettings
 from .dataset_cfg import (configure_training_set, dataset_img_dir,
                           innermost_dataset)
-from .detector import check_checkpoint_classes, file_sha256
+from .detector import build_detector, check_checkpoint_classes, file_sha256
 from .distributed import broadcast, run_on_rank0
 from .pool import Pool, SplitError
 from .reporting import format_table, make_row, write_results
+from .run_lock import RunLock
 from .selection_record import selection_record
 from .splits import (CycleSplit, check_growth, read_initial_split_file,
                      read_selected, read_split, selection_context,
                      update_label_map, write_split)
-from .work_dir import CycleDir, WorkDir
+from .work_dir import CycleDir, WorkDir, read_record
 
 #: Config keys that may change between a run and its resumption.
 VOLATILE_KEYS = ('launcher', 'work_dir', 'env_cfg', 'log_level', 'resume',
@@ -61,9 +63,9 @@ def config_record(cfg: Config) -> dict:
     return json.loads(json.dumps(d, default=str, sort_keys=True))
 
 
-def read_json(path: str) -> dict:
-    with open(path) as f:
-        return json.load(f)
+def read_json(path: str, *keys: str) -> dict:
+    """One of the run's json files (see :func:`.work_dir.read_record`)."""
+    return read_record(path, keys)
 
 
 def recorded_budget(sel_file: str, default: int) -> int:
@@ -139,6 +141,8 @@ class ActiveLearningLoop:
             oracle_cfg,
             default_args=dict(pool=self.pool, img_dir=self.img_dir))
         self.schedule = self.al.build_schedule()
+        self._lock, self._held = None, False
+        self.read_only = False
         self._labeled_counts = {}
         self.strategy = build_strategy(self.al.strategy)
         if self.al.initial.get('split_file'):
@@ -169,26 +173,55 @@ class ActiveLearningLoop:
             num_workers=acq.get('num_workers'),
             shard_size=acq.get('shard_size', 256),
             progress=progress)
-        if self.al.finetune_from and osp.isfile(self.al.finetune_from):
+        if self.al.starts_from_model:
+            # cycle 0 is this model as it is: it must fit the config's
+            build_detector(cfg, self.al.finetune_from, self.pool.classes)
+        elif self.al.finetune_from and osp.isfile(self.al.finetune_from):
+            # a start for fine-tuning may have another head, not other
+            # class names
             check_checkpoint_classes(
                 load_checkpoint_safely(self.al.finetune_from),
                 self.pool.classes, self.al.finetune_from)
         self.name = osp.splitext(osp.basename(cfg.filename or 'run'))[0]
 
     # ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def locked(self, work_dir: Optional[str] = None):
+        """Hold the work dir's lock (on rank 0: the other ranks and nodes
+        of the same run share it) while the body runs; a read-only work dir
+        (an archived run) is not locked, only read."""
+        if self._held:  # re-entered, on every rank alike
+            yield
+            return
+
+        def take():
+            lock = RunLock(WorkDir(work_dir or self.work_dir).lock)
+            return lock if lock.acquire() else False
+
+        self._lock = run_on_rank0(take)
+        self.read_only = bool(broadcast(self._lock is False))
+        self._held = True
+        try:
+            yield
+        finally:
+            if self._lock:
+                self._lock.release()
+            self._lock, self._held = None, False
+
     def run(self) -> List[dict]:
         """Run every remaining step; returns the results rows."""
-        run_on_rank0(self._check_run_record)
-        split = self._initial_split()
-        rows = []
-        for k in range(self.al.num_cycles):
-            ckpt = self._train(k)
-            self._evaluate(k, ckpt, split)
-            if k < self.al.num_acquisitions:
-                next_split = self._acquire(k, split, ckpt)
-            rows = run_on_rank0(self._report)
-            if k < self.al.num_acquisitions:
-                split = next_split
+        with self.locked():
+            run_on_rank0(self._check_run_record)
+            split = self._initial_split()
+            rows = []
+            for k in range(self.al.num_cycles):
+                ckpt = self._train(k)
+                self._evaluate(k, ckpt, split)
+                if k < self.al.num_acquisitions:
+                    next_split = self._acquire(k, split, ckpt)
+                rows = run_on_rank0(self._report)
+                if k < self.al.num_acquisitions:
+                    split = next_split
         return rows
 
     def _log(self, msg: str) -> None:
@@ -199,7 +232,7 @@ class ActiveLearningLoop:
         path = self.files.run_record
         record = config_record(self.cfg)
         if osp.exists(path):
-            old = read_json(path)
+            old = read_json(path, 'config')
             diff = _diff_keys(old['config'], record)
             if diff and not self.allow_config_change:
                 raise SplitError(
@@ -310,7 +343,7 @@ class ActiveLearningLoop:
         cdir = self.files.cycle(k)
         marker = cdir.checkpoint
         if osp.exists(marker):
-            return read_json(marker)['checkpoint']
+            return read_json(marker, 'checkpoint')['checkpoint']
         if k == 0 and self.al.starts_from_model:
             ckpt = osp.abspath(self.al.finetune_from)
             self._log(f'cycle 0: no labeled images, the model is {ckpt}')
@@ -327,7 +360,8 @@ class ActiveLearningLoop:
         if self.al.train_mode == 'finetune_from':
             init = self.al.finetune_from
         elif self.al.train_mode == 'continue' and k > 0:
-            init = read_json(self.files.cycle(k - 1).checkpoint)['checkpoint']
+            init = read_json(self.files.cycle(k - 1).checkpoint,
+                             'checkpoint')['checkpoint']
         else:
             init = None
         cfg = self.cycle_cfg(k, init)
@@ -355,7 +389,7 @@ class ActiveLearningLoop:
             return ckpt
 
         run_on_rank0(finish)
-        return read_json(marker)['checkpoint']
+        return read_json(marker, 'checkpoint')['checkpoint']
 
     # -- evaluation ------------------------------------------------------
     def _evaluate(self, k: int, ckpt: str, split: CycleSplit) -> None:
@@ -409,8 +443,9 @@ class ActiveLearningLoop:
         """
         cdir = CycleDir(cdir) if cdir else self.files.cycle(k)
         ndir = CycleDir(ndir) if ndir else self.files.cycle(k + 1)
-        split = read_split(cdir, self.pool)
-        return self._acquire(k, split, ckpt, cdir, ndir)
+        with self.locked(ndir.work_dir.root):
+            split = read_split(cdir, self.pool)
+            return self._acquire(k, split, ckpt, cdir, ndir)
 
     def _acquire(self,
                  k: int,
@@ -457,7 +492,7 @@ class ActiveLearningLoop:
             ids = np.sort(rng.choice(ids, sub, replace=False))
         marker = cdir.checkpoint
         if osp.exists(marker):
-            sha = read_json(marker)['sha256']
+            sha = read_json(marker, 'sha256')['sha256']
         else:
             sha = run_on_rank0(lambda: file_sha256(ckpt))
             sha = broadcast(sha)
@@ -496,7 +531,8 @@ class ActiveLearningLoop:
             cdir = self.files.cycle(k)
             if not osp.exists(cdir.metrics):
                 break
-            m = read_json(cdir.metrics)
+            m = read_json(cdir.metrics, 'labeled_images', 'labeled_boxes',
+                          'metrics', 'test_s')
             train = read_json(cdir.checkpoint)
             timings = dict(train_s=train.get('train_s'), test_s=m['test_s'])
             nsel = self.files.cycle(k + 1).selected
@@ -505,6 +541,10 @@ class ActiveLearningLoop:
             rows.append(
                 make_row(k, m['labeled_images'], m['labeled_boxes'],
                          m['metrics'], self.pool.classes, timings))
+        if self.read_only:
+            self._log(f'{self.work_dir} is read-only: results printed, not '
+                      'written\n' + format_table(rows))
+            return rows
         write_results(
             self.work_dir, rows,
             dict(

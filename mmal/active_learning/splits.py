@@ -23,7 +23,7 @@ import numpy as np
 from mmal.strategies import SelectionContext
 from mmal.utils.fileio import atomic_write_json
 from .pool import Pool, SplitError, check_annotations, read_coco_json
-from .work_dir import CycleDir, WorkDir
+from .work_dir import CycleDir, WorkDir, read_record
 
 
 @dataclass
@@ -120,8 +120,7 @@ def update_label_map(work_dir: str, pool: Pool, previous: np.ndarray,
     must already be recorded when the map exists."""
     path = WorkDir(work_dir).label_map
     if osp.exists(path):
-        with open(path) as f:
-            cycle_of = json.load(f)['labeled_in_cycle']
+        cycle_of = read_record(path, ['labeled_in_cycle'])['labeled_in_cycle']
     else:
         # A split made elsewhere (tools/acquire.py on a user's folder): its
         # labeled images are recorded as labeled by the previous cycle.

@@ -40,6 +40,7 @@ from mmengine.device import get_device
 from mmal.strategies import StrategyError
 from mmal.utils.fileio import atomic_write_json
 from .pool import SplitError
+from .work_dir import read_record
 
 META = 'meta.json'
 COLUMNS = 'columns.json'
@@ -509,8 +510,7 @@ class SummaryStore:
         path = osp.join(self.root, META)
         if not osp.exists(path):
             return None
-        with open(path) as f:
-            return json.load(f)
+        return read_record(path)
 
     def prepare(self, meta: dict) -> np.ndarray:
         """Start or resume a pass described by ``meta``: shards of another

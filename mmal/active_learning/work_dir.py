@@ -5,6 +5,7 @@ The loop, the acquisition runner, the oracles and the tools under
 change of layout is a change of this file only::
 
     run.json                  config of the run (a changed config is refused)
+    run.lock                  held by the loop running in the work dir
     config.py                 the config as text
     label_map.json            cycle each pool image was labeled in
     results.csv/json, al_curve.png
@@ -21,10 +22,48 @@ change of layout is a change of this file only::
         annotated.json        the annotators' answer
         visualization/        tools/analysis/visualize_selection.py output
 """
+import json
 import os
 import os.path as osp
 import re
-from typing import List, Optional
+from typing import List, Optional, Sequence
+
+from .pool import SplitError
+
+#: What deleting one of the loop's own files redoes, for error messages.
+RECOVERY = {
+    'run.json': 'the run record is written anew from the config',
+    'checkpoint.json': "the cycle's training is redone (resumed from its "
+    'newest complete checkpoint)',
+    'metrics.json': 'the cycle is evaluated again',
+    'selected.json': "the acquisition is redone (delete the folder's "
+    'labeled.json and unlabeled.json too if they exist)',
+    'label_map.json': 'it is rebuilt, the images labeled so far recorded as '
+    'labeled in the previous cycle',
+    'meta.json': "the cycle's pool is scored again",
+}
+
+
+def read_record(path: str, keys: Sequence[str] = ()) -> dict:
+    """Read one of the loop's own json files; a damaged one (they are
+    written atomically, so edited or truncated by hand) is a
+    :class:`SplitError` that names it and what deleting it redoes."""
+    name = osp.basename(path)
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        if not isinstance(data, dict):
+            raise ValueError(f'expected a json object, got '
+                             f'{type(data).__name__}')
+        missing = [k for k in keys if k not in data]
+        if missing:
+            raise ValueError(f'no {missing}')
+    except (ValueError, UnicodeDecodeError) as e:
+        hint = RECOVERY.get(name, 'its step is redone')
+        raise SplitError(f'{path} is damaged ({e}); delete it and re-run: '
+                         f'{hint}') from None
+    return data
+
 
 CYCLE_PATTERN = re.compile(r'cycle_(\d+)')
 
@@ -103,6 +142,7 @@ class WorkDir:
     """
 
     RUN_RECORD = 'run.json'
+    LOCK = 'run.lock'
     CONFIG = 'config.py'
     LABEL_MAP = 'label_map.json'
     RESULTS_JSON = 'results.json'
@@ -126,6 +166,7 @@ class WorkDir:
         return osp.join(self.root, name)
 
     run_record = property(lambda self: self.file(self.RUN_RECORD))
+    lock = property(lambda self: self.file(self.LOCK))
     config = property(lambda self: self.file(self.CONFIG))
     label_map = property(lambda self: self.file(self.LABEL_MAP))
     results_json = property(lambda self: self.file(self.RESULTS_JSON))

@@ -13,7 +13,8 @@ files and for the URL schemes mmengine knows (``http(s)://``,
 ``torchvision://``, ``open-mmlab://``, ``mmcls://``) through mmengine's own
 ``CheckpointLoader.register_scheme``, so ``load_from``, ``resume``,
 ``Runner.test``, ``init_cfg=dict(type='Pretrained')`` and the acquisition
-runner all go through it. ``mmal.utils.register_all_modules()`` calls it.
+runner all go through it. ``mmal.utils.setup_env.register_all_modules()``
+calls it.
 """
 import os
 import os.path as osp
@@ -35,6 +36,30 @@ _EXTRA_SAFE_GLOBALS: List[Any] = []
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds pickled objects outside mmal's allowlist."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, incomplete or not a torch checkpoint;
+    the message names the file and what was expected."""
+
+
+class MissingCheckpointError(CheckpointError, FileNotFoundError):
+    """The checkpoint file does not exist."""
+
+
+def _missing(filename: str) -> MissingCheckpointError:
+    return MissingCheckpointError(
+        f'Checkpoint {filename} can not be found: expected a file written by '
+        'torch.save (e.g. a cycle\'s train/epoch_<n>.pth)')
+
+
+def _unreadable(filename: str, error: BaseException) -> CheckpointError:
+    first = (str(error).splitlines() or [type(error).__name__])[0]
+    return CheckpointError(
+        f'Checkpoint {filename} is not a complete torch checkpoint ({first}): '
+        'expected a file written by torch.save; a truncated copy (an '
+        'interrupted download or save) reads like this, so copy or save it '
+        'again')
 
 
 def _numpy_safe_globals() -> List[Any]:
@@ -125,7 +150,8 @@ def _unsafe_error(filename: str, found: str) -> UnsafeCheckpointError:
         f'Refusing to load checkpoint {filename}: it holds pickled objects of '
         f'types outside mmal\'s allowlist: {found}. Unpickling them could '
         'execute code from the file. If you trust this file, allow the types '
-        'with mmal.utils.add_safe_checkpoint_globals(...) or re-save its '
+        'with mmal.utils.checkpoint.add_safe_checkpoint_globals(...) or '
+        're-save its '
         'state_dict.')
 
 
@@ -133,15 +159,20 @@ def check_checkpoint_safe(filename: Union[str, os.PathLike]) -> None:
     """Raise before any work starts if a checkpoint is missing or unsafe.
 
     Raises:
-        FileNotFoundError: The file does not exist.
+        MissingCheckpointError: The file does not exist.
+        CheckpointError: It is not a complete torch checkpoint.
         UnsafeCheckpointError: The file holds types outside the allowlist.
     """
     filename = os.fspath(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'Checkpoint {filename} can not be found.')
+        raise _missing(filename)
     try:
         unsafe = find_unsafe_globals(filename)
-    except RuntimeError:  # legacy (non-zip) file: torch.load will judge it
+    except (RuntimeError, ValueError):
+        # not a zip checkpoint (legacy torch format, a raw pickle, a
+        # truncated file): torch.load with weights_only judges it, without
+        # running code from it
+        load_checkpoint_safely(filename, map_location='cpu')
         return
     if unsafe:
         raise _unsafe_error(filename, ', '.join(unsafe))
@@ -159,20 +190,25 @@ def load_checkpoint_safely(filename: Union[str, os.PathLike],
         The unpickled checkpoint (usually a dict).
 
     Raises:
-        FileNotFoundError: The file does not exist.
+        MissingCheckpointError: The file does not exist.
+        CheckpointError: It is not a complete torch checkpoint.
         UnsafeCheckpointError: The file holds objects of other types.
     """
     filename = os.fspath(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'Checkpoint {filename} can not be found.')
+        raise _missing(filename)
     with torch.serialization.safe_globals(safe_checkpoint_globals()):
         try:
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
+        except (RuntimeError, ValueError, KeyError, EOFError) as error:
+            # truncated zip (PytorchStreamReader), a raw pickle or another
+            # file ("Expected input to be a checkpoint"): refused unread
+            raise _unreadable(filename, error) from None
         except pickle.UnpicklingError as error:
             try:
                 found = ', '.join(find_unsafe_globals(filename))
-            except RuntimeError:  # legacy (non-zip) files cannot be listed
+            except (RuntimeError, ValueError):  # legacy (non-zip) files
                 found = ''
             message = str(error).splitlines()[0]
             raise _unsafe_error(filename, found

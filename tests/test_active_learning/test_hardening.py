@@ -1,0 +1,227 @@
+"""Hardening: one loop per work dir, damaged loop files and checkpoints are
+one-line refusals that name the file, and nothing is lost on a refusal."""
+import json
+import os
+import os.path as osp
+import pickle
+import shutil
+import signal
+import socket
+import subprocess
+import textwrap
+import time
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmal.active_learning import SplitError
+from mmal.active_learning.detector import build_detector
+from mmal.active_learning.run_lock import RunLock
+from mmal.utils.checkpoint import (CheckpointError, MissingCheckpointError,
+                                   UnsafeCheckpointError,
+                                   check_checkpoint_safe,
+                                   load_checkpoint_safely)
+from .al_helpers import PY, REPO, al_train, env
+
+HOLD = textwrap.dedent('''
+    import os, sys, time
+    from mmal.active_learning.run_lock import RunLock
+    from mmal.active_learning import SplitError
+    lock_path, ready, go, hold = sys.argv[1:5]
+    open(ready, 'w').close()
+    while not all(os.path.exists(p) for p in go.split(',')):
+        time.sleep(0.001)
+    lock = RunLock(lock_path)
+    try:
+        lock.acquire()
+        print('got', flush=True)
+        time.sleep(float(hold))
+        lock.release()
+    except SplitError as e:
+        print('refused', e, flush=True)
+''')
+
+
+def _holders(tmp_path, lock, n, hold):
+    script = tmp_path / 'hold.py'
+    script.write_text(HOLD)
+    ready = [str(tmp_path / f'ready{i}') for i in range(n)]
+    return [
+        subprocess.Popen(
+            [PY, str(script), lock, ready[i], ','.join(ready),
+             str(hold)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env(),
+            cwd=REPO) for i in range(n)
+    ]
+
+
+def test_of_two_loops_started_together_exactly_one_gets_the_lock(tmp_path):
+    lock = str(tmp_path / 'work' / 'run.lock')
+    outs = [
+        p.communicate(timeout=300)[0] for p in _holders(tmp_path, lock, 2, 3)
+    ]
+    assert sorted(o.split()[0] for o in outs) == ['got', 'refused']
+    refused = next(o for o in outs if o.startswith('refused'))
+    # the message names the owner: host, pid and start time
+    assert f'host {socket.gethostname()}, pid ' in refused
+    assert 'started 20' in refused and 'use another --work-dir' in refused
+    assert not osp.exists(lock)  # released: nothing left behind
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
+    lock = str(tmp_path / 'run.lock')
+    proc, = _holders(tmp_path, lock, 1, 600)
+    while not osp.exists(lock) or not open(lock).read():
+        time.sleep(0.05)
+    with pytest.raises(SplitError, match=f'pid {proc.pid}'):
+        RunLock(lock).acquire()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert osp.exists(lock)  # stale: the file stays, the lock does not
+    mine = RunLock(lock)
+    assert mine.acquire()
+    assert json.load(open(lock))['pid'] == os.getpid()
+    mine.release()
+    assert not osp.exists(lock)
+
+
+def test_the_loop_refuses_a_work_dir_in_use(al_run, tmp_path):
+    config, work = al_run
+    copy = tmp_path / 'work'
+    shutil.copytree(work, copy)
+    before = _snapshot(copy)
+    held = RunLock(str(copy / 'run.lock'))
+    assert held.acquire()
+    try:
+        proc = al_train(config, copy, check=False)
+    finally:
+        held.release()
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert f'pid {os.getpid()}' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert _snapshot(copy) == before
+
+
+def _snapshot(root):
+    out = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = osp.join(d, f)
+            out[osp.relpath(p, root)] = open(p, 'rb').read()
+    return out
+
+
+@pytest.mark.parametrize(
+    'name', ['run.json', 'cycle_0/checkpoint.json', 'cycle_1/metrics.json'])
+def test_a_damaged_loop_file_is_named_with_how_to_recover(
+        al_run, tmp_path, name):
+    config, work = al_run
+    copy = tmp_path / 'work'
+    shutil.copytree(work, copy)
+    path = copy / name
+    path.write_bytes(path.read_bytes()[:7])  # truncated by hand
+    before = _snapshot(copy)
+    proc = al_train(config, copy, check=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert 'Traceback' not in proc.stderr
+    assert f'{path} is damaged' in proc.stderr
+    assert 'delete it and re-run' in proc.stderr
+    assert _snapshot(copy) == before
+
+
+def test_a_damaged_label_map_is_named(al_run, tmp_path):
+    from mmal.active_learning import Pool, update_label_map
+    config, work = al_run
+    copy = tmp_path / 'work'
+    shutil.copytree(work, copy)
+    (copy / 'label_map.json').write_text('{"pool": "x", "labeled_in')
+    cfg = Config.fromfile(config)
+    pool = Pool(osp.join(cfg.data_root, cfg.train_dataloader.dataset.ann_file))
+    with pytest.raises(
+            SplitError,
+            match=r'label_map.json is damaged .*delete it and '
+            're-run: it is rebuilt'):
+        update_label_map(str(copy), pool, pool.ids[:0], pool.ids[:1], 1)
+
+
+# -- checkpoints ----------------------------------------------------------
+def _checkpoints(tmp_path, good):
+    data = open(good, 'rb').read()
+    (tmp_path / 'truncated.pth').write_bytes(data[:len(data) // 2])
+    ckpt = torch.load(good, weights_only=False)
+    torch.save(
+        ckpt, tmp_path / 'legacy.pth', _use_new_zipfile_serialization=False)
+    with open(tmp_path / 'raw.pkl', 'wb') as f:
+        pickle.dump({'state_dict': {}}, f)
+    marker = tmp_path / 'PWNED'
+
+    class Evil:
+
+        def __reduce__(self):
+            return (os.system, (f'touch {marker}', ))
+
+    with open(tmp_path / 'evil.pkl', 'wb') as f:
+        pickle.dump(Evil(), f)
+    # another class count, no dataset_meta
+    state = {
+        k: (v[:3] if 'fc_cls' in k or 'fc_reg' in k else v)
+        for k, v in ckpt['state_dict'].items()
+    }
+    torch.save({'state_dict': state}, tmp_path / 'classes.pth')
+    return marker
+
+
+def test_bad_checkpoints_are_one_line_refusals(al_run, tmp_path):
+    config, work = al_run
+    good = json.load(open(osp.join(work, 'cycle_1',
+                                   'checkpoint.json')))['checkpoint']
+    marker = _checkpoints(tmp_path, good)
+    with pytest.raises(MissingCheckpointError, match='nope.pth can not be'):
+        check_checkpoint_safe(str(tmp_path / 'nope.pth'))
+    for fn in (check_checkpoint_safe, load_checkpoint_safely):
+        with pytest.raises(
+                CheckpointError,
+                match='truncated.pth is not a complete torch'):
+            fn(str(tmp_path / 'truncated.pth'))
+        # plain pickles: refused by the weights-only unpickler, unread
+        for name in ('raw.pkl', 'evil.pkl'):
+            with pytest.raises((CheckpointError, UnsafeCheckpointError),
+                               match=f'checkpoint .*{name}'):
+                fn(str(tmp_path / name))
+    assert not marker.exists()  # nothing of the file was executed
+    cfg = Config.fromfile(config)
+    from mmal.utils.setup_env import register_all_modules
+    register_all_modules(init_default_scope=True)
+    classes = cfg.train_dataloader.dataset.metainfo['classes']
+    # the legacy (non-zip) torch format loads (weights only)
+    build_detector(cfg, str(tmp_path / 'legacy.pth'), classes)
+    with pytest.raises(
+            SplitError,
+            match=r'classes.pth.*does not fit the config.s '
+            r'model: .*fc_cls.weight.*another number of classes'):
+        build_detector(cfg, str(tmp_path / 'classes.pth'), classes)
+    # through the command line: exit 2, one line, nothing written
+    cdir = tmp_path / 'run' / 'cycle_1'
+    shutil.copytree(
+        osp.join(work, 'cycle_1'),
+        cdir,
+        ignore=lambda d, f:
+        [x for x in f if x in ('acquisition', 'train', 'test')])
+    before = _snapshot(tmp_path / 'run')
+    for name in ('truncated.pth', 'evil.pkl', 'classes.pth', 'nope.pth'):
+        proc = subprocess.run([
+            PY,
+            osp.join(REPO, 'tools', 'acquire.py'), config,
+            str(tmp_path / name), '--cycle-dir',
+            str(cdir)
+        ],
+                              env=env(),
+                              capture_output=True,
+                              text=True,
+                              cwd=REPO)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        assert 'Traceback' not in proc.stderr and name in proc.stderr
+        assert _snapshot(tmp_path / 'run') == before
