@@ -58,9 +58,10 @@ class RunLock:
                 time.sleep(0.01)
                 owner = self._owner(fd)
             os.close(fd)
+            owner = owner or 'owner not recorded'
             raise SplitError(
                 f'{os.path.dirname(self.path)} is in use by another loop '
-                f'({owner or "owner not recorded"}; lock {self.path}); wait for it to end, stop it, '
+                f'({owner}; lock {self.path}); wait for it to end, stop it, '
                 'or use another --work-dir') from None
         try:
             same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
