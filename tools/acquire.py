@@ -47,6 +47,8 @@ def main():
     args = parse_args()
     cdir = CycleDir(osp.abspath(args.cycle_dir))
     with cli_errors('acquire'):
+        if not osp.isfile(args.config):
+            raise SplitError(f'config {args.config!r} does not exist')
         if args.cycle is None and cdir.index is None:
             raise SplitError(f'--cycle-dir {cdir.path!r} is not named '
                              'cycle_<k>: pass --cycle K')

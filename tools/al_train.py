@@ -8,6 +8,7 @@ Re-running the same command resumes after an interruption. Exit status 3
 means the manual oracle is waiting for annotations.
 """
 import argparse
+import os.path as osp
 import sys
 from contextlib import contextmanager
 
@@ -45,6 +46,10 @@ def cli_errors(tool: str):
     except AnnotationRequired as e:
         print(f'\n[mmal {tool}] waiting for annotations: {e}', file=sys.stderr)
         sys.exit(EXIT_NEEDS_ANNOTATION)
+    except KeyboardInterrupt:
+        print(f'\n[mmal {tool}] interrupted: re-run the same command to '
+              'resume', file=sys.stderr)
+        sys.exit(130)
     except (SplitError, StrategyError, CheckpointError,
             UnsafeCheckpointError) as e:
         print(f'\n[mmal {tool}] error: {e}', file=sys.stderr)
@@ -75,11 +80,13 @@ def finish_distributed() -> None:
 
 def main():
     args = parse_args()
-    register_all_modules(init_default_scope=True)
-    cfg = load_config(args.config, args.launcher, args.cfg_options,
-                      args.work_dir)
-    init_distributed(cfg)
     with cli_errors('al'):
+        if not osp.isfile(args.config):
+            raise SplitError(f'config {args.config!r} does not exist')
+        register_all_modules(init_default_scope=True)
+        cfg = load_config(args.config, args.launcher, args.cfg_options,
+                          args.work_dir)
+        init_distributed(cfg)
         prepare_toy_data(cfg)
         loop = ActiveLearningLoop(
             cfg, allow_config_change=args.allow_config_change)

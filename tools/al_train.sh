@@ -4,8 +4,8 @@
 #   tools/al_train.sh CONFIG GPUS [extra args of tools/al_train.py]
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT from the environment, as
 # with mmdet's tools/dist_train.sh. GPUS=1 (or a CPU machine) runs without
-# torchrun. PYTHON picks the interpreter (default: the repo's .venv if it
-# exists, else python).
+# torchrun. MMAL_PYTHON picks the interpreter, as for every mmal script
+# (default: the repo's .venv if it exists, else python).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONFIG=$1
@@ -14,7 +14,8 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-if [ -z "${PYTHON:-}" ]; then
+PYTHON=${MMAL_PYTHON:-}
+if [ -z "$PYTHON" ]; then
   if [ -x "$REPO/.venv/bin/python" ]; then PYTHON="$REPO/.venv/bin/python"
   else PYTHON=python; fi
 fi

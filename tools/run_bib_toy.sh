@@ -17,7 +17,7 @@ STRATEGIES=("$@")
 RUNS=()
 for s in "${STRATEGIES[@]}"; do
   WORK=work_dirs/bib_toy/mist_vgg16-tiny_${s}_toy
-  PYTHON="$PY" bash tools/al_train.sh "configs/bib/mist_vgg16-tiny_${s}_toy.py" 1 \
+  MMAL_PYTHON="$PY" bash tools/al_train.sh "configs/bib/mist_vgg16-tiny_${s}_toy.py" 1 \
     --work-dir "$WORK"
   RUNS+=("$WORK")
 done

@@ -13,7 +13,7 @@ CONFIG=${1:-configs/enms-divproto/faster-rcnn_r18_fpn_enms-divproto_toy.py}
 NAME=$(basename "$CONFIG" .py)
 WORK_DIR=${WORK_DIR:-work_dirs/demo/$NAME}
 start=$(date +%s)
-PYTHON="$PY" bash tools/al_train.sh "$CONFIG" 1 --work-dir "$WORK_DIR"
+MMAL_PYTHON="$PY" bash tools/al_train.sh "$CONFIG" 1 --work-dir "$WORK_DIR"
 "$PY" - "$WORK_DIR" "$(($(date +%s) - start))" <<'PY'
 import json, os.path as osp, sys
 from mmal.active_learning.reporting import format_table

@@ -4,7 +4,8 @@
 #   GPUS=16 tools/slurm_al_train.sh PARTITION JOB_NAME CONFIG WORK_DIR \
 #       [extra args of tools/al_train.py]
 # GPUS (default 8), GPUS_PER_NODE (default 8), CPUS_PER_TASK (default 5),
-# SRUN_ARGS and PYTHON from the environment, as mmdet's slurm_train.sh.
+# SRUN_ARGS from the environment, as mmdet's slurm_train.sh; MMAL_PYTHON
+# picks the interpreter, as for every mmal script (default: python).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PARTITION=$1
@@ -15,7 +16,7 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
-PYTHON=${PYTHON:-python}
+PYTHON=${MMAL_PYTHON:-python}
 export PYTHONPATH="$REPO:${PYTHONPATH:-}"
 # shellcheck disable=SC2086
 srun -p "$PARTITION" \

@@ -31,7 +31,8 @@ from mmal.strategies import build_strategy
 from mmal.utils.checkpoint import load_checkpoint_safely
 from mmal.utils.config import (apply_cpu_distributed, apply_effective_batch,
                                apply_tta)
-from mmal.utils.fileio import atomic_write_json, atomic_write_text
+from mmal.utils.fileio import (atomic_write_json, atomic_write_text,
+                               remove_leftovers)
 from .acquisition import AcquisitionRunner
 from .al_config import ALSettings
 from .dataset_cfg import (configure_training_set, dataset_img_dir,
@@ -229,6 +230,8 @@ class ActiveLearningLoop:
             print(f'[mmal al] {msg}', flush=True)
 
     def _check_run_record(self) -> None:
+        if not self.read_only:
+            remove_leftovers(self.work_dir)
         path = self.files.run_record
         record = config_record(self.cfg)
         if osp.exists(path):

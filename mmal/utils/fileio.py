@@ -23,6 +23,8 @@ def atomic_open(path: str, mode: str = 'w') -> Iterator[IO]:
     fd, tmp = tempfile.mkstemp(
         prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=folder)
     try:
+        # mkstemp makes the file 0600; the result gets what open() gives
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -32,6 +34,30 @@ def atomic_open(path: str, mode: str = 'w') -> Iterator[IO]:
         if osp.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def is_leftover(name: str) -> bool:
+    """Whether a file name is a temporary file of :func:`atomic_open`
+    (left behind when a process died while writing)."""
+    return name.startswith('.') and name.endswith('.tmp')
+
+
+def remove_leftovers(root: str) -> int:
+    """Remove the temporary files killed writes left under ``root``;
+    returns how many. Call it only while no one else writes there."""
+    n = 0
+    for folder, dirs, files in os.walk(root):
+        for name in files:
+            if is_leftover(name):
+                os.unlink(osp.join(folder, name))
+                n += 1
+    return n
 
 
 def atomic_write_json(obj: Any, path: str, **dump_kwargs) -> None:

@@ -225,3 +225,38 @@ def test_bad_checkpoints_are_one_line_refusals(al_run, tmp_path):
         assert proc.returncode == 2, proc.stderr[-2000:]
         assert 'Traceback' not in proc.stderr and name in proc.stderr
         assert _snapshot(tmp_path / 'run') == before
+
+
+def test_a_rerun_removes_the_leftovers_of_killed_writes(al_run, tmp_path):
+    config, work = al_run
+    copy = tmp_path / 'work'
+    shutil.copytree(work, copy)
+    leftovers = [
+        copy / '.label_map.json.x1.tmp',
+        copy / 'cycle_1' / '.labeled.json.x2.tmp'
+    ]
+    for p in leftovers:
+        p.write_text('{"half')
+    al_train(config, copy)
+    assert not any(p.exists() for p in leftovers)
+    assert (copy / 'cycle_1' / 'labeled.json').exists()
+
+
+def test_al_train_sh_runs_mmal_python_and_bad_paths_are_one_line(tmp_path):
+    fake = tmp_path / 'python'
+    fake.write_text('#!/bin/sh\necho "fake python: $*"\n')
+    fake.chmod(0o755)
+    proc = subprocess.run(
+        ['bash', osp.join(REPO, 'tools', 'al_train.sh'), 'cfg.py', '1'],
+        env=dict(env(), MMAL_PYTHON=str(fake)),
+        capture_output=True,
+        text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith('fake python: ')
+    assert 'al_train.py cfg.py --launcher none' in proc.stdout
+    missing = tmp_path / 'nope.py'
+    proc = al_train(missing, tmp_path / 'work', check=False)
+    assert proc.returncode == 2
+    assert f"config '{missing}' does not exist" in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not (tmp_path / 'work').exists()

@@ -2,13 +2,15 @@
 ``mmal.utils`` package."""
 import json
 import os
+import stat
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from mmal.utils.fileio import atomic_open, atomic_write_json, atomic_write_text
+from mmal.utils.fileio import (atomic_open, atomic_write_json,
+                               atomic_write_text, remove_leftovers)
 
 
 def test_atomic_write_text_and_json(tmp_path):
@@ -59,3 +61,28 @@ def test_light_modules_do_not_import_torch(module):
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == '[]'
+
+
+@pytest.mark.parametrize('umask,mode', [(0o022, 0o644), (0o077, 0o600),
+                                        (0o002, 0o664)])
+def test_atomic_files_get_the_mode_open_would_give(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        atomic_write_text('x', str(tmp_path / 'a.txt'))
+        with open(tmp_path / 'b.txt', 'w') as f:
+            f.write('x')
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / 'a.txt').st_mode) == mode
+    assert stat.S_IMODE(os.stat(tmp_path / 'b.txt').st_mode) == mode
+
+
+def test_remove_leftovers_removes_only_temporary_files(tmp_path):
+    (tmp_path / 'sub').mkdir()
+    keep = [tmp_path / 'labeled.json', tmp_path / '.hidden']
+    gone = [tmp_path / '.labeled.json.abc.tmp', tmp_path / 'sub' / '.x.tmp']
+    for p in keep + gone:
+        p.write_text('x')
+    assert remove_leftovers(str(tmp_path)) == 2
+    assert all(p.exists() for p in keep)
+    assert not any(p.exists() for p in gone)
