@@ -536,31 +536,24 @@ def _signature(args) -> dict:
 
 
 class ShardWriter:
-    """Buffers summaries and writes one shard of ``size`` images at a time
-    with the summary store's ``write_shard``; ``seconds`` is the time spent
-    writing."""
+    """The summary store's writer (``size`` images a shard), timed:
+    ``seconds`` is the time spent buffering and writing."""
 
     def __init__(self, shard_dir: str, size: int):
-        self.shard_dir, self.size = shard_dir, size
-        self.ids, self.summaries, self.chunk, self.seconds = [], [], 0, 0.0
+        from mmal.active_learning.summary_store import SummaryStore
+        self.shard_dir = shard_dir
+        self.writer = SummaryStore(shard_dir).writer(0, size)
+        self.seconds = 0.0
 
     def add(self, img_id: int, summary: dict) -> None:
-        self.ids.append(img_id)
-        self.summaries.append(summary)
-        if len(self.ids) >= self.size:
-            self.flush()
+        t0 = time.perf_counter()
+        self.writer.add(img_id, summary)
+        self.seconds += time.perf_counter() - t0
 
     def flush(self) -> None:
-        from mmal.active_learning.summary_store import write_shard
-        if not self.ids:
-            return
         t0 = time.perf_counter()
-        write_shard(
-            osp.join(self.shard_dir, f'rank0-{self.chunk:05d}'), self.ids,
-            self.summaries)
+        self.writer.flush()
         self.seconds += time.perf_counter() - t0
-        self.chunk += 1
-        self.ids, self.summaries = [], []
 
     def finish(self, labeled, class_counts, class_image_counts) -> int:
         """Write the last shard and the selection context (labeled ids,
@@ -612,7 +605,7 @@ def summarize_phase(args, shard_dir: str) -> dict:
     nbytes = writer.finish(labeled, *class_counts(pool, labeled))
     out = dict(
         scored_images=int(len(scored)),
-        shards=writer.chunk,
+        shards=writer.writer.chunk,
         summarize_s=t_sum,
         summarize_ms_per_image=1e3 * t_sum / len(scored),
         summarize_images_per_s=len(scored) / t_sum,
@@ -722,7 +715,7 @@ def bib_phase(args, shard_dir: str) -> dict:
         pairs_per_image_p99=float(np.percentile(pool_counts, 99)),
         labeled_pairs=int(counts[args.num_images:].sum()),
         pair_dim=int(pool.out_dim),
-        shards=writer.chunk,
+        shards=writer.writer.chunk,
         generate_s=t_gen,
         write_shard_s=writer.seconds,
         phase1_wall_s=wall,
