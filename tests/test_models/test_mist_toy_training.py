@@ -1,6 +1,7 @@
 """The toy MIST config end to end: toy proposals, weak + mixed training
-through mmengine's Runner, evaluation, safe checkpoint, TTA config and the
-acquisition pool dataset."""
+through mmengine's Runner, evaluation above a measured AP floor, safe
+checkpoint, the TTA config on the trained checkpoint and the acquisition
+pool dataset."""
 import copy
 import os.path as osp
 from types import SimpleNamespace
@@ -17,6 +18,15 @@ from mmal.utils.checkpoint import find_unsafe_globals
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs/mist/mist_vgg16-tiny_toy.py')
+# Training iterations (batch 4, half of each batch from the 4 fully
+# annotated images) and AP50 floors on the 8 toy val images. Measured at
+# 031a700 (2 CPU cores): AP50 0.808 (AP 0.467) after 80 iterations, 0.811
+# with TTA; the untrained model scores 0.146 (the toy proposals are good)
+# and the former 6 iterations 0.002 (MIST is worse than chance before its
+# refinement heads settle). The floors are 60 % of the measured values.
+TRAIN_ITERS = 80
+AP50_FLOOR = 0.48
+TTA_AP50_FLOOR = 0.48
 
 
 @pytest.fixture(scope='module')
@@ -34,12 +44,17 @@ def toy_cfg(toy_root, tmp_path_factory):
     cfg.val_evaluator.ann_file = ann['val']
     cfg.test_evaluator.ann_file = ann['val']
     cfg.train_dataloader.dataset.strong_fraction = 0.25
-    cfg.train_cfg.max_iters = 6
-    cfg.train_cfg.val_interval = 6
+    cfg.train_cfg.max_iters = TRAIN_ITERS
+    cfg.train_cfg.val_interval = TRAIN_ITERS
     cfg.param_scheduler = [
-        dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=6)
+        dict(
+            type='ConstantLR',
+            factor=1.0,
+            by_epoch=False,
+            begin=0,
+            end=TRAIN_ITERS)
     ]
-    cfg.default_hooks.checkpoint.interval = 6
+    cfg.default_hooks.checkpoint.interval = TRAIN_ITERS
     cfg.default_hooks.logger.interval = 2
     return cfg
 
@@ -51,14 +66,20 @@ def test_toy_proposals_cover_the_toy_objects(toy_cfg, toy_root):
     assert all(len(p['bboxes']) <= 100 for p in props.values())
 
 
-def test_toy_mist_trains_evaluates_and_checkpoints(toy_cfg):
+@pytest.fixture(scope='module')
+def trained(toy_cfg):
+    """The toy MIST trained once for the module: (runner, checkpoint)."""
     runner = Runner.from_cfg(copy.deepcopy(toy_cfg))
     runner.train()
-    ckpt = osp.join(toy_cfg.work_dir, 'iter_6.pth')
+    return runner, osp.join(toy_cfg.work_dir, f'iter_{TRAIN_ITERS}.pth')
+
+
+def test_toy_mist_trains_evaluates_and_checkpoints(trained):
+    runner, ckpt = trained
     assert osp.exists(ckpt)
     assert find_unsafe_globals(ckpt) == []
     metrics = runner.val_loop.run()
-    assert 0.0 <= metrics['coco/bbox_mAP_50'] <= 1.0
+    assert AP50_FLOOR <= metrics['coco/bbox_mAP_50'] <= 1.0, metrics
     # Half of the sampled images are fully annotated (4 of the 16).
     strong = sum(
         runner.train_dataloader.dataset.get_data_info(i)['fully_annotated']
@@ -66,15 +87,16 @@ def test_toy_mist_trains_evaluates_and_checkpoints(toy_cfg):
     assert strong == 4
 
 
-def test_toy_mist_tta_config_runs(toy_cfg):
+def test_toy_mist_tta_config_runs(toy_cfg, trained):
     cfg = copy.deepcopy(toy_cfg)
+    cfg.load_from = trained[1]
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     cfg.model = dict(**cfg.tta_model, module=cfg.model)
     cfg.test_dataloader.batch_size = 2
     runner = Runner.from_cfg(cfg)
     with torch.no_grad():
         metrics = runner.test()
-    assert 'coco/bbox_mAP_50' in metrics
+    assert TTA_AP50_FLOOR <= metrics['coco/bbox_mAP_50'] <= 1.0, metrics
 
 
 def test_pool_dataset_carries_the_proposals(toy_cfg, toy_root):
