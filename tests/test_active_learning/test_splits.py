@@ -199,3 +199,23 @@ def test_manual_oracle_refuses_a_box_on_an_image_not_requested(tmp_path):
     (cdir / 'annotated.json').write_text(json.dumps(answer))
     got = oracle.reveal(ids, str(cdir))
     assert [len(got[i]) for i in ids] == [1, 0]
+
+
+def test_a_split_format_is_written_from_the_work_dir_interface(tmp_path):
+    """Adding a split format (here LL4AL-style id lists, one file a
+    cycle) needs the work-dir layout and read_split only."""
+    from mmal.active_learning import WorkDir, write_split
+    pool = make_pool(tmp_path, 6)
+    work = WorkDir(tmp_path / 'work')
+    anns = {int(i): pool.anns_by_image[int(i)] for i in pool.ids[:2]}
+    write_split(work.cycle(0), pool, anns)
+
+    def export_id_lists(work: WorkDir, k: int) -> str:
+        split = read_split(work.cycle(k), pool)
+        out = work.cycle(k).file('labeled_ids.txt')
+        fileio.atomic_write_text(''.join(f'{i}\n' for i in split.labeled_ids),
+                                 out)
+        return out
+
+    out = export_id_lists(work, 0)
+    assert open(out).read().split() == [str(i) for i in pool.ids[:2]]

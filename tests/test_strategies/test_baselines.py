@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from mmal.apis import select_images
 from mmal.registry import STRATEGIES
-from mmal.strategies import StrategyError
+from mmal.strategies import RankingStrategy, StrategyError
 from mmal.strategies.functional import (greedy_k_center,
                                         nearest_center_distances)
 
@@ -188,3 +188,27 @@ def test_every_strategy_keeps_the_contract(data):
         assert len(set(ids)) == len(ids), name
         assert set(ids) <= set(pool), name
         assert run(name) == ids, name  # same seed, same selection
+
+
+@STRATEGIES.register_module(name=['_LowMeanScore', '_low-mean-score'])
+class _LowMeanScore(RankingStrategy):
+    """A strategy added as a user would (one class, here in a test file):
+    registering it is all the contract test above needs."""
+
+    requires = ('scores', )
+
+    def summarize(self, fields):
+        s = np.asarray(fields['scores'], np.float64)
+        return {'score': np.float64(1 - s.mean() if s.size else 1)}
+
+
+def test_a_strategy_added_by_registering_runs_everywhere():
+    assert '_low-mean-score' in registered_strategies()
+    det = {
+        1: dict(scores=np.array([0.9, 0.8])),
+        2: dict(scores=np.array([0.2])),
+        3: dict(scores=np.zeros(0))
+    }
+    sel = select_images(dict(type='_low-mean-score'), det, 2)
+    assert sel.ids.tolist() == [3, 2]
+    np.testing.assert_allclose(sel.scores, [1.0, 0.8])
