@@ -5,6 +5,8 @@ import functools
 import glob
 import inspect
 import os.path as osp
+import re
+import tempfile
 
 import pytest
 from mmengine.config import Config
@@ -16,6 +18,11 @@ CONFIGS = sorted(
     osp.relpath(p, REPO) for p in glob.glob(
         osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
     if '_base_' not in p)
+# Every config file, the _base_ fragments included.
+CONFIG_FILES = sorted(
+    osp.relpath(p, REPO) for p in glob.glob(
+        osp.join(REPO, 'configs', '**', '*.py'), recursive=True))
+BASE_FRAGMENTS = [c for c in CONFIG_FILES if c not in CONFIGS]
 
 
 def test_configs_found():
@@ -57,6 +64,130 @@ def test_enms_paper_schedule(config):
     step = cfg.param_scheduler[-1]
     assert step.type == 'FractionalMultiStepLR'
     assert step.milestones == pytest.approx([8, 12 * 8 / 9])
+
+
+# -- mmdet-style structure: bases, no restated values, READMEs --------------
+@pytest.mark.parametrize('fragment', BASE_FRAGMENTS)
+def test_base_fragment_parses(fragment):
+    Config.fromfile(osp.join(REPO, fragment))
+
+
+def _bases_of(path):
+    """(the file's own top-level values, with `{{_base_.x}}` references as
+    placeholders; its bases as absolute paths or `mmdet::` names), or None
+    for a file without bases."""
+    with open(path) as f:
+        text = f.read()
+    if not re.search(r'^_base_\s*=', text, re.M):
+        return None
+    text = re.sub(r'\{\{\s*_base_\.[\w.]+\s*\}\}', "'<base reference>'", text)
+    own = {}
+    exec(compile(text, path, 'exec'), own)
+    bases = own.pop('_base_')
+    bases = [bases] if isinstance(bases, str) else bases
+    bases = [
+        b if '::' in b else osp.normpath(osp.join(osp.dirname(path), b))
+        for b in bases
+    ]
+    own = {k: v for k, v in own.items() if not k.startswith('__')}
+    return own, bases
+
+
+def _as_lists(value):
+    if isinstance(value, (list, tuple)):
+        return [_as_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_lists(v) for k, v in value.items()}
+    return value
+
+
+def _restated(own, inherited, prefix=''):
+    """Keys of `own` whose values `inherited` already has."""
+    found = []
+    for key, value in own.items():
+        if key == '_delete_' or not isinstance(inherited, dict) \
+                or key not in inherited:
+            continue
+        base = inherited[key]
+        if isinstance(value, dict) and isinstance(base, dict):
+            if value.get('_delete_'):  # replaced whole: not a restatement
+                continue
+            found += _restated(value, base, f'{prefix}{key}.')
+        elif _as_lists(value) == _as_lists(base):
+            found.append(prefix + str(key))
+    return found
+
+
+def test_restated_finds_planted_values():
+    own = dict(
+        a=1, b=dict(c=2, d=3), e=dict(_delete_=True, f=1), g=(1, 2), new=0)
+    inherited = dict(a=1, b=dict(c=2, d=4), e=dict(f=1), g=[1, 2])
+    assert sorted(_restated(own, inherited)) == ['a', 'b.c', 'g']
+
+
+# Values a config may write although its bases have them. A pure-Python
+# config cannot read a base's variable, so the SSD config names data_root
+# itself for the datasets it replaces whole.
+RESTATED_ALLOWED = {'configs/ssd/ssd300_vgg16_ll4al_voc0712.py': {'data_root'}}
+
+
+@functools.lru_cache(maxsize=None)
+def _inherited(bases):
+    """The merged dict of the given bases (many configs share theirs)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        only_bases = osp.join(tmp, 'bases.py')
+        with open(only_bases, 'w') as f:
+            f.write(f'_base_ = {list(bases)!r}\n')
+        return Config.fromfile(only_bases).to_dict()
+
+
+@pytest.mark.parametrize(
+    'config',
+    [c for c in CONFIG_FILES if _bases_of(osp.join(REPO, c)) is not None])
+def test_no_config_restates_its_bases(config):
+    own, bases = _bases_of(osp.join(REPO, config))
+    restated = set(_restated(own, _inherited(tuple(bases)))) - \
+        RESTATED_ALLOWED.get(config, set())
+    assert not restated, (f'{config} sets values its bases already have: '
+                          f'{sorted(restated)}')
+
+
+def test_protocol_bases_leave_the_strategy_to_the_configs():
+    # Each strategy config names its strategy once; the BiB base alone
+    # carries one (BiB, written out, which its variants replace).
+    for name in ('toy_loop', 'enms_coco', 'll4al_voc'):
+        al = Config.fromfile(
+            osp.join(REPO, 'configs/_base_/al', name + '.py')).al
+        assert 'strategy' not in al, name
+    assert Config.fromfile(osp.join(
+        REPO, 'configs/_base_/al/bib.py')).al.strategy.type == 'bib'
+
+
+def test_mist_configs_take_their_data_from_the_dataset_bases():
+    voc = _load('configs/mist/mist_vgg16_cdb_voc07.py')
+    coco = _load('configs/mist/mist_vgg16_coco14.py')
+    toy = _load('configs/mist/mist_vgg16-tiny_toy.py')
+    # VOC07 and COCO14 share wetectron's pipelines (one definition).
+    for key in ('train_pipeline', 'test_pipeline', 'tta_pipeline'):
+        assert voc[key] == coco[key]
+    for cfg in (voc, coco, toy):
+        assert cfg.train_dataloader.dataset.type == 'WeakCocoDataset'
+        assert cfg.train_dataloader.dataset.pipeline == cfg.train_pipeline
+        for loader in ('val_dataloader', 'test_dataloader'):
+            assert cfg[loader].dataset.pipeline == cfg.test_pipeline
+        assert cfg.train_dataloader.dataset.proposal_file.endswith('.npz')
+    assert voc.train_dataloader.dataset.metainfo.classes == voc.classes
+    assert 'metainfo' not in coco.train_dataloader.dataset  # COCO's classes
+    assert coco.train_dataloader.dataset.ann_file.endswith('train2014.json')
+    assert coco.val_evaluator.type == 'CocoMetric'
+    assert toy.toy_data.num_train == 400 and 'toy_proposals' in toy
+
+
+def test_every_config_folder_has_a_readme():
+    folders = {osp.dirname(c) for c in CONFIGS} - {'configs'}
+    missing = sorted(
+        f for f in folders if not osp.isfile(osp.join(REPO, f, 'README.md')))
+    assert not missing, f'config folders without a README.md: {missing}'
 
 
 # -- the `al` sections ------------------------------------------------------
@@ -210,7 +341,7 @@ def test_al_configs_found():
 @pytest.mark.parametrize('config', AL_CONFIGS)
 def test_al_section_parses_and_its_strategy_builds(config):
     from mmal.active_learning import ALSettings
-    from mmal.active_learning.probes import PREDICTION_FIELDS, DetectorProbe
+    from mmal.models.probes import PREDICTION_FIELDS, build_probe
     from mmal.registry import ORACLES, STRATEGIES
     from mmal.strategies import MODEL_FIELDS, build_strategy
     from mmal.utils.setup_env import register_all_modules
@@ -230,7 +361,7 @@ def test_al_section_parses_and_its_strategy_builds(config):
     probe_fields = (set(strategy.requires)
                     & set(MODEL_FIELDS)) - set(PREDICTION_FIELDS)
     if probe_fields:
-        DetectorProbe(MODELS.build(cfg.model), sorted(probe_fields))
+        build_probe(MODELS.build(cfg.model), sorted(probe_fields))
 
 
 def test_paper_config_has_the_paper_protocol():
