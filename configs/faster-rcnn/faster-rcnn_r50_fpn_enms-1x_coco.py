@@ -6,3 +6,5 @@ _base_ = [
     'mmdet::_base_/datasets/coco_detection.py',
     '../_base_/schedules/enms_1x.py', '../_base_/default_runtime.py'
 ]
+# per-class AP in the active-learning loop's results
+test_evaluator = dict(classwise=True)

@@ -9,3 +9,5 @@ _base_ = [
     '../_base_/schedules/enms_1x.py', '../_base_/default_runtime.py'
 ]
 optim_wrapper = dict(clip_grad=dict(max_norm=35, norm_type=2))
+# per-class AP in the active-learning loop's results
+test_evaluator = dict(classwise=True)

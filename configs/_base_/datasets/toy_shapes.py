@@ -65,6 +65,7 @@ val_evaluator = dict(
     type='CocoMetric',
     ann_file=data_root + 'annotations/instances_val.json',
     metric='bbox',
+    classwise=True,  # per-class AP in the loop's results
     format_only=False,
     backend_args=backend_args)
 test_evaluator = val_evaluator

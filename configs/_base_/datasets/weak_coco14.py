@@ -30,5 +30,6 @@ val_evaluator = dict(
     _delete_=True,
     type='CocoMetric',
     ann_file=data_root + 'annotations/instances_val2014.json',
-    metric='bbox')
+    metric='bbox',
+    classwise=True)  # per-class AP in the loop's results
 test_evaluator = val_evaluator
