@@ -162,7 +162,7 @@ def build(config: str, root: str, ann_file: str, args, checkpoint=None):
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from mmal.active_learning.acquisition import innermost_dataset
+    from mmal.active_learning import innermost_dataset
     from mmal.registry import MODELS
     cfg = Config.fromfile(osp.join(REPO, config))
     strip_pretrained(cfg.model)
