@@ -194,4 +194,6 @@ model = dict(roi_head=dict(bbox_head=dict(num_classes=1)))
     assert split_ids(work, 1, 'unlabeled.json') == []
     rows = read_json(work, 'results.json')['cycles']
     assert [r['labeled_images'] for r in rows] == [30, 40]
-    assert 'AP_red_square' in rows[0]
+    # One class: its per-class AP is the headline AP.
+    assert rows[0]['AP_red_square'] is not None
+    assert rows[0]['AP_red_square'] == rows[0]['bbox_AP']
