@@ -47,8 +47,10 @@ def cli_errors(tool: str):
         print(f'\n[mmal {tool}] waiting for annotations: {e}', file=sys.stderr)
         sys.exit(EXIT_NEEDS_ANNOTATION)
     except KeyboardInterrupt:
-        print(f'\n[mmal {tool}] interrupted: re-run the same command to '
-              'resume', file=sys.stderr)
+        print(
+            f'\n[mmal {tool}] interrupted: re-run the same command to '
+            'resume',
+            file=sys.stderr)
         sys.exit(130)
     except (SplitError, StrategyError, CheckpointError,
             UnsafeCheckpointError) as e:
