@@ -101,6 +101,8 @@ class BiB(BaseStrategy):
             raise ValueError(f'mu must be >= 1, got {mu}')
         if not 0 < delta <= 1:
             raise ValueError(f'delta must be in (0, 1], got {delta}')
+        if not 0 <= score_thr < 1:
+            raise ValueError(f'score_thr must be in [0, 1), got {score_thr}')
         if not isinstance(local_trials, bool) and not (isinstance(
                 local_trials, int) and local_trials >= 1):
             raise ValueError('local_trials must be True, False or an int '

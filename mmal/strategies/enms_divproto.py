@@ -94,6 +94,15 @@ class ENMSDivProto(RankingStrategy):
                              f'alpha={alpha}, beta={beta}')
         if max_dets is not None and max_dets < 1:
             raise ValueError(f'max_dets must be >= 1 or None, got {max_dets}')
+        # cosine thresholds in [-1, 1], confidences in [0, 1]; NaN fails
+        lowest = dict(
+            t_enms=(t_enms, -1),
+            t_intra=(t_intra, -1),
+            t_inter=(t_inter, 0),
+            min_score=(min_score, 0))
+        for name, (value, lo) in lowest.items():
+            if not lo <= value <= 1:
+                raise ValueError(f'{name} must be in [{lo}, 1], got {value}')
         self.use_enms = use_enms
         self.use_divproto = use_divproto
         self.t_enms = t_enms

@@ -321,3 +321,10 @@ def test_bad_settings_are_refused(bad):
     from mmal.strategies import StrategyError
     with pytest.raises(StrategyError, match=list(bad)[0]):
         build_strategy(dict(type='bib', **bad))
+
+
+@pytest.mark.parametrize('value', [-0.1, 1.0, float('nan')])
+def test_bib_score_threshold_out_of_range_is_refused(value):
+    from mmal.strategies import StrategyError
+    with pytest.raises(StrategyError, match='score_thr must be in'):
+        build_strategy(dict(type='bib', score_thr=value))

@@ -269,3 +269,11 @@ def test_pool_smaller_than_budget_takes_everything():
     det = random_detections(rng, 7)
     sel = select_images(dict(type='ENMSDivProto'), det, 20, num_classes=5)
     assert sorted(sel.ids.tolist()) == sorted(det)
+
+
+@pytest.mark.parametrize('key,value', [('t_intra', -3), ('t_enms', 1.5),
+                                       ('t_inter', -0.1),
+                                       ('min_score', float('nan'))])
+def test_thresholds_out_of_range_are_refused(key, value):
+    with pytest.raises(StrategyError, match=f'{key} must be in'):
+        build_strategy(dict(type='enms-divproto', **{key: value}))
