@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from mmal.testing import make_toy_benchmark
@@ -7,6 +9,19 @@ from mmal.utils.setup_env import register_all_modules
 @pytest.fixture(scope='session', autouse=True)
 def mmal_modules():
     register_all_modules(init_default_scope=True)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def mmal_cache(tmp_path_factory):
+    """mmal's caches (checked image headers) in a folder of the test
+    session, for this process and the ones it starts."""
+    old = os.environ.get('MMAL_CACHE_DIR')
+    os.environ['MMAL_CACHE_DIR'] = str(tmp_path_factory.mktemp('cache'))
+    yield
+    if old is None:
+        os.environ.pop('MMAL_CACHE_DIR')
+    else:
+        os.environ['MMAL_CACHE_DIR'] = old
 
 
 @pytest.fixture(scope='session')

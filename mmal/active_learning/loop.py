@@ -133,7 +133,7 @@ class ActiveLearningLoop:
             train_ds.get('data_root') or '', train_ds.ann_file)
         self.img_dir = self.al.pool.get('img_dir') or dataset_img_dir(train_ds)
         classes = (train_ds.get('metainfo') or {}).get('classes')
-        self.pool = Pool(pool_ann, classes, self.img_dir)
+        self.pool = Pool(pool_ann, classes, self.img_dir, progress)
         oracle_cfg = dict(self.al.oracle)
         if ORACLES.get(oracle_cfg['type']) is None:
             raise SplitError(f'al.oracle.type {oracle_cfg["type"]!r} is not '

@@ -12,6 +12,8 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from pycocotools.coco import COCO
 
+from .image_files import check_image_files
+
 
 class SplitError(ValueError):
     """Raised when an annotation or split file, or a split derived from the
@@ -131,13 +133,17 @@ class Pool:
             label order. Every name must be a category of ``ann_file``.
             Defaults to all categories in file order.
         img_dir (str, optional): Folder of the images; when given, every
-            image file must exist.
+            image file must exist and be an image of the annotated size
+            (see :mod:`mmal.active_learning.image_files`).
+        progress (bool): A progress bar while a large pool's images are
+            checked. Defaults to True.
     """
 
     def __init__(self,
                  ann_file: str,
                  classes: Optional[Sequence[str]] = None,
-                 img_dir: Optional[str] = None):
+                 img_dir: Optional[str] = None,
+                 progress: bool = True):
         self.ann_file = ann_file
         self.data = data = read_coco_json(ann_file)
         self.images: Dict[int, dict] = {}
@@ -168,7 +174,8 @@ class Pool:
         }
         self.ids = np.array(sorted(self.images), dtype=np.int64)
         if img_dir is not None:
-            self.check_image_files(img_dir)
+            check_image_files(self.images, img_dir,
+                              f'annotation file {ann_file!r}', progress)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -176,19 +183,6 @@ class Pool:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
-
-    def check_image_files(self, img_dir: str) -> None:
-        """Raise if an image file of the pool does not exist."""
-        missing = [
-            img['file_name'] for img in self.images.values()
-            if not osp.isfile(osp.join(img_dir, img['file_name']))
-        ]
-        if missing:
-            raise SplitError(
-                f'{len(missing)} of {len(self.images)} images of '
-                f'{self.ann_file!r} are not under {img_dir!r}, e.g. '
-                f'{missing[:3]}: do image ids / file names match the '
-                'image folder (data_root + data_prefix.img)?')
 
     def check_ids(self, ids: Iterable[int], where: str) -> np.ndarray:
         """Return ``ids`` as an int64 array after checking that they are

@@ -3,6 +3,7 @@ file or config field, and nothing is written to the work dir."""
 import json
 import os
 import os.path as osp
+import shutil
 
 import pytest
 import torch
@@ -136,3 +137,19 @@ def test_cli_reports_bad_input_with_exit_status_2(al_data, tmp_path):
     assert 'error: al.budget' in proc.stderr
     assert 'Traceback' not in proc.stderr
     assert not (tmp_path / 'work').exists()
+
+
+@pytest.mark.parametrize('damage,match', [
+    (lambda p: p.write_text('not an image'), r'000003.png: not an image'),
+    (lambda p: p.write_bytes(p.read_bytes()[:-200]),
+     r'000003.png: a PNG file that is cut short'),
+])
+def test_pool_image_that_cannot_be_loaded(cfg, tmp_path, al_data, damage,
+                                          match):
+    # found before cycle 0 trains (it used to end in mmcv's 'failed to load
+    # image' once training reached it)
+    img_dir = tmp_path / 'images'
+    shutil.copytree(osp.join(al_data, 'train'), img_dir)
+    damage(img_dir / '000003.png')
+    cfg.al.pool = dict(img_dir=str(img_dir))
+    _rejects(cfg, r'1 of 40 images .* cannot be trained on, e\.g\. ' + match)
