@@ -3,9 +3,10 @@
 # re-run the same command after an interruption.
 #   tools/al_train.sh CONFIG GPUS [extra args of tools/al_train.py]
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT from the environment, as
-# with mmdet's tools/dist_train.sh. GPUS=1 (or a CPU machine) runs without
-# torchrun. MMAL_PYTHON picks the interpreter, as for every mmal script
-# (default: the repo's .venv if it exists, else python).
+# with mmdet's tools/dist_train.sh (GPUS=1 NNODES=2: one process per node).
+# GPUS=1 on one node runs without torchrun. MMAL_PYTHON picks the
+# interpreter, as for every mmal script (default: the repo's .venv if it
+# exists, else python).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONFIG=$1

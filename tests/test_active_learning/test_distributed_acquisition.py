@@ -2,20 +2,14 @@
 exactly what 1 process selects, scoring every pool image once."""
 import os.path as osp
 import shutil
-import socket
 import subprocess
 
 import numpy as np
 
 from mmal.active_learning.summary_store import SummaryStore
+from mmal.testing.loopback import free_port
 from .al_helpers import PY, REPO, env
 from .conftest import read_json
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _acquire(config, ckpt, cdir, nproc):
@@ -26,7 +20,7 @@ def _acquire(config, ckpt, cdir, nproc):
     else:
         cmd = [
             PY, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}',
-            f'--master_port={_free_port()}', tool, *args, '--launcher',
+            f'--master_port={free_port()}', tool, *args, '--launcher',
             'pytorch'
         ]
     proc = subprocess.run(
