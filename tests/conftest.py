@@ -1,14 +1,35 @@
 import os
+import subprocess
 
 import pytest
 
-from mmal.testing import make_toy_benchmark
+from mmal.testing import make_toy_benchmark, refusal_table
 from mmal.utils.setup_env import register_all_modules
 
 
 @pytest.fixture(scope='session', autouse=True)
 def mmal_modules():
     register_all_modules(init_default_scope=True)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def refusals():
+    """After the session: the bad-input table of docs/config.md says what
+    the refusal tests got (``MMAL_WRITE_REFUSALS=1``: rewrite its rows)."""
+    yield
+    rows = refusal_table.recorded()
+    mode = os.environ.get('MMAL_WRITE_REFUSALS')
+    if not rows:
+        return
+    if mode:
+        refusal_table.write_table(
+            refusal_table.DOC, rows, rebuild=mode == 'rebuild')
+        return
+    diffs = refusal_table.differences(refusal_table.DOC, rows)
+    assert not diffs, (
+        'the bad-input table of docs/config.md differs from what the tests '
+        'got; re-run these tests with MMAL_WRITE_REFUSALS=1 to rewrite it:\n'
+        + '\n'.join(diffs))
 
 
 @pytest.fixture(scope='session', autouse=True)
@@ -30,3 +51,43 @@ def toy_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('toy')
     make_toy_benchmark(str(root), num_train=16, num_val=8, seed=0)
     return str(root)
+
+
+@pytest.fixture
+def mount(tmp_path):
+    """Mount file systems for a test (a small tmpfs, a read-only bind);
+    skips the test where this machine does not let the user mount.
+
+    ``mount('tmpfs', size='64k')`` or ``mount('ro', source=folder)``
+    returns the mount point; every mount is undone after the test.
+    """
+    points = []
+
+    def _mount(kind, size='1m', source=None):
+        point = tmp_path / f'mnt{len(points)}'
+        point.mkdir()
+        if kind == 'tmpfs':
+            cmds = [[
+                'mount', '-t', 'tmpfs', '-o', f'size={size}', 'tmpfs',
+                str(point)
+            ]]
+        else:
+            cmds = [['mount', '--bind',
+                     str(source), str(point)],
+                    ['mount', '-o', 'remount,bind,ro',
+                     str(point)]]
+        for i, cmd in enumerate(cmds):
+            try:
+                r = subprocess.run(cmd, capture_output=True, text=True)
+            except OSError as e:
+                r = subprocess.CompletedProcess(cmd, 1, '', str(e))
+            if r.returncode:
+                if i:
+                    subprocess.run(['umount', str(point)])
+                pytest.skip(f'cannot mount here ({r.stderr.strip()})')
+        points.append(point)
+        return point
+
+    yield _mount
+    for point in reversed(points):
+        subprocess.run(['umount', '-l', str(point)], capture_output=True)

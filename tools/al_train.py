@@ -8,6 +8,7 @@ Re-running the same command resumes after an interruption. Exit status 3
 means the manual oracle is waiting for annotations.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 from contextlib import contextmanager
@@ -20,9 +21,12 @@ from mmal.strategies import StrategyError
 from mmal.testing import prepare_toy_data
 from mmal.utils.checkpoint import CheckpointError, UnsafeCheckpointError
 from mmal.utils.config import add_launch_args, load_config, parse_launch_args
+from mmal.utils.disk_space import (DiskFullError, disk_full_message,
+                                   is_disk_full)
 from mmal.utils.setup_env import register_all_modules
 
 EXIT_NEEDS_ANNOTATION = 3
+EXIT_DISK_FULL = 4
 
 
 def parse_args():
@@ -40,7 +44,8 @@ def parse_args():
 @contextmanager
 def cli_errors(tool: str):
     """Report mmal's expected failures in one line and exit with status 2
-    (bad input) or 3 (waiting for annotations), without a traceback."""
+    (bad input), 3 (waiting for annotations), 4 (the disk is full) or 130
+    (interrupted), without a traceback."""
     try:
         yield
     except AnnotationRequired as e:
@@ -56,6 +61,14 @@ def cli_errors(tool: str):
             UnsafeCheckpointError) as e:
         print(f'\n[mmal {tool}] error: {e}', file=sys.stderr)
         sys.exit(2)
+    except (OSError, RuntimeError) as e:
+        if not is_disk_full(e):
+            raise
+        if not isinstance(e, DiskFullError):  # a write mmal did not wrap
+            e = disk_full_message(
+                getattr(e, 'filename', None) or os.getcwd(), 'writing')
+        print(f'\n[mmal {tool}] error: {e}', file=sys.stderr)
+        sys.exit(EXIT_DISK_FULL)
 
 
 def init_distributed(cfg) -> None:

@@ -183,7 +183,7 @@ class AcquisitionRunner:
             desc=f'scoring pool (x{get_world_size()} ranks)',
             disable=not self.progress or rank != 0,
             dynamic_ncols=True)
-        writer = store.writer(rank, self.shard_size)
+        writer = store.writer(rank, self.shard_size, expected=len(ids))
         with build_probe(model, self.model_fields) as probe:
             for batch in loader:
                 outputs = probe.run(batch)

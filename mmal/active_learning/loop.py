@@ -31,6 +31,7 @@ from mmal.strategies import build_strategy
 from mmal.utils.checkpoint import load_checkpoint_safely
 from mmal.utils.config import (apply_cpu_distributed, apply_effective_batch,
                                apply_tta)
+from mmal.utils.disk_space import nbytes, reported_disk_full
 from mmal.utils.fileio import (atomic_write_json, atomic_write_text,
                                remove_leftovers)
 from .acquisition import AcquisitionRunner
@@ -372,7 +373,11 @@ class ActiveLearningLoop:
                   f'({"resuming" if cfg.resume else self.al.train_mode})')
         t0 = time.time()
         runner = Runner.from_cfg(cfg)
-        runner.train()
+        with reported_disk_full(
+                cfg.work_dir, 'saving the checkpoints of training in',
+                lambda: nbytes(runner.model.state_dict()) + nbytes(
+                    runner.optim_wrapper.state_dict())):
+            runner.train()
         train_s = time.time() - t0
 
         def finish():

@@ -38,6 +38,7 @@ import torch
 from mmengine.device import get_device
 
 from mmal.strategies import StrategyError
+from mmal.utils.disk_space import reported_disk_full
 from mmal.utils.fileio import atomic_write_json
 from .pool import SplitError
 from .work_dir import read_record
@@ -413,35 +414,42 @@ class RowMatrix:
 
 # ----------------------------------------------------------------------------
 # on disk
-def write_shard(path: str, ids: Sequence[int],
-                summaries: Sequence[Mapping]) -> None:
+def write_shard(path: str,
+                ids: Sequence[int],
+                summaries: Sequence[Mapping],
+                images_to_come: int = 0) -> None:
     """Write one shard folder atomically: its files go to a hidden
     temporary folder next to ``path``, which is renamed to ``path`` once
-    every file is on disk."""
+    every file is on disk. A full disk is a :class:`DiskFullError` naming
+    the folder and about how much the rest of the pool pass needs
+    (this shard and ``images_to_come`` more images like its)."""
     ids, columns = _encode(ids, summaries)
+    arrays = {IDS: ids}
+    for key, (values, lengths, _) in columns.items():
+        arrays[key] = values
+        if lengths is not None:
+            arrays[key + LENGTHS] = lengths
+    need = sum(a.nbytes for a in arrays.values())
+    need += need * images_to_come // max(1, len(ids))
     parent = osp.dirname(osp.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(
-        prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=parent)
-    try:
-        arrays = {IDS: ids}
-        for key, (values, lengths, _) in columns.items():
-            arrays[key] = values
-            if lengths is not None:
-                arrays[key + LENGTHS] = lengths
-        for name, arr in arrays.items():
-            with open(osp.join(tmp, name + '.npy'), 'wb') as f:
-                np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
-                f.flush()
-                os.fsync(f.fileno())
-        atomic_write_json({
-            k: c[2]
-            for k, c in columns.items()
-        }, osp.join(tmp, COLUMNS))
-        os.rename(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with reported_disk_full(parent, 'writing the pool summaries to', need):
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(
+            prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=parent)
+        try:
+            for name, arr in arrays.items():
+                with open(osp.join(tmp, name + '.npy'), 'wb') as f:
+                    np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
+                    f.flush()
+                    os.fsync(f.fileno())
+            atomic_write_json({
+                k: c[2]
+                for k, c in columns.items()
+            }, osp.join(tmp, COLUMNS))
+            os.rename(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
 
 class SummaryWriter:
@@ -452,14 +460,18 @@ class SummaryWriter:
         store (SummaryStore): The store.
         rank (int): The writing process's rank.
         shard_size (int): Images per shard. Defaults to 256.
+        expected (int): Images this rank will write in all, for the space
+            a full disk reports as needed. Defaults to 0 (unknown).
     """
 
     def __init__(self,
                  store: 'SummaryStore',
                  rank: int,
-                 shard_size: int = 256):
+                 shard_size: int = 256,
+                 expected: int = 0):
         self.store, self.rank = store, rank
         self.shard_size = shard_size
+        self.expected, self.written = expected, 0
         self.chunk = len(store.shard_paths(rank))
         self.ids: List[int] = []
         self.summaries: List[Mapping] = []
@@ -473,9 +485,10 @@ class SummaryWriter:
     def flush(self) -> None:
         if not self.ids:
             return
+        self.written += len(self.ids)
         write_shard(
             osp.join(self.store.root, f'rank{self.rank}-{self.chunk:05d}'),
-            self.ids, self.summaries)
+            self.ids, self.summaries, max(0, self.expected - self.written))
         self.chunk += 1
         self.ids, self.summaries = [], []
 
@@ -535,8 +548,11 @@ class SummaryStore:
         return np.sort(np.concatenate(parts)) if parts else np.zeros(
             0, np.int64)
 
-    def writer(self, rank: int, shard_size: int = 256) -> SummaryWriter:
-        return SummaryWriter(self, rank, shard_size)
+    def writer(self,
+               rank: int,
+               shard_size: int = 256,
+               expected: int = 0) -> SummaryWriter:
+        return SummaryWriter(self, rank, shard_size, expected)
 
     def read(self, ids: Optional[Sequence[int]] = None) -> Summaries:
         """The summaries of every shard (``ids``: of these, in this order;

@@ -4,6 +4,7 @@ import json
 import os
 import os.path as osp
 import pickle
+import re
 import shutil
 import signal
 import socket
@@ -18,11 +19,12 @@ from mmengine.config import Config
 from mmal.active_learning import SplitError
 from mmal.active_learning.detector import build_detector
 from mmal.active_learning.run_lock import RunLock
+from mmal.testing.refusal_table import record, refused
 from mmal.utils.checkpoint import (CheckpointError, MissingCheckpointError,
                                    UnsafeCheckpointError,
                                    check_checkpoint_safe,
                                    load_checkpoint_safely)
-from .al_helpers import PY, REPO, al_train, env
+from .al_helpers import PY, REPO, al_train, env, write_config
 
 HOLD = textwrap.dedent('''
     import os, sys, time
@@ -102,7 +104,12 @@ def test_the_loop_refuses_a_work_dir_in_use(al_run, tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert f'pid {os.getpid()}' in proc.stderr
     assert 'Traceback' not in proc.stderr
+    record('a work dir another loop is running in', _last_line(proc))
     assert _snapshot(copy) == before
+
+
+def _last_line(proc):
+    return proc.stderr.strip().splitlines()[-1]
 
 
 def _snapshot(root):
@@ -129,6 +136,7 @@ def test_a_damaged_loop_file_is_named_with_how_to_recover(
     assert 'Traceback' not in proc.stderr
     assert f'{path} is damaged' in proc.stderr
     assert 'delete it and re-run' in proc.stderr
+    record(f'{name} damaged', _last_line(proc))
     assert _snapshot(copy) == before
 
 
@@ -140,10 +148,9 @@ def test_a_damaged_label_map_is_named(al_run, tmp_path):
     (copy / 'label_map.json').write_text('{"pool": "x", "labeled_in')
     cfg = Config.fromfile(config)
     pool = Pool(osp.join(cfg.data_root, cfg.train_dataloader.dataset.ann_file))
-    with pytest.raises(
-            SplitError,
-            match=r'label_map.json is damaged .*delete it and '
-            're-run: it is rebuilt'):
+    with refused(
+            SplitError, r'label_map.json is damaged .*delete it and '
+            're-run: it is rebuilt', 'label_map.json damaged'):
         update_label_map(str(copy), pool, pool.ids[:0], pool.ids[:1], 1)
 
 
@@ -179,17 +186,19 @@ def test_bad_checkpoints_are_one_line_refusals(al_run, tmp_path):
     good = json.load(open(osp.join(work, 'cycle_1',
                                    'checkpoint.json')))['checkpoint']
     marker = _checkpoints(tmp_path, good)
-    with pytest.raises(MissingCheckpointError, match='nope.pth can not be'):
+    with refused(MissingCheckpointError, 'nope.pth can not be',
+                 'checkpoint missing'):
         check_checkpoint_safe(str(tmp_path / 'nope.pth'))
     for fn in (check_checkpoint_safe, load_checkpoint_safely):
-        with pytest.raises(
-                CheckpointError,
-                match='truncated.pth is not a complete torch'):
+        with refused(CheckpointError, 'truncated.pth is not a complete torch',
+                     f'checkpoint truncated ({fn.__name__})'):
             fn(str(tmp_path / 'truncated.pth'))
         # plain pickles: refused by the weights-only unpickler, unread
-        for name in ('raw.pkl', 'evil.pkl'):
-            with pytest.raises((CheckpointError, UnsafeCheckpointError),
-                               match=f'checkpoint .*{name}'):
+        for name, what in (('raw.pkl', 'a plain pickle'),
+                           ('evil.pkl', 'a pickle that runs code')):
+            with refused((CheckpointError, UnsafeCheckpointError),
+                         f'checkpoint .*{name}',
+                         f'checkpoint that is {what} ({fn.__name__})'):
                 fn(str(tmp_path / name))
     assert not marker.exists()  # nothing of the file was executed
     cfg = Config.fromfile(config)
@@ -198,10 +207,10 @@ def test_bad_checkpoints_are_one_line_refusals(al_run, tmp_path):
     classes = cfg.train_dataloader.dataset.metainfo['classes']
     # the legacy (non-zip) torch format loads (weights only)
     build_detector(cfg, str(tmp_path / 'legacy.pth'), classes)
-    with pytest.raises(
-            SplitError,
-            match=r'classes.pth.*does not fit the config.s '
-            r'model: .*fc_cls.weight.*another number of classes'):
+    with refused(
+            SplitError, r'classes.pth.*does not fit the config.s '
+            r'model: .*fc_cls.weight.*another number of classes',
+            'checkpoint of another number of classes, no dataset_meta'):
         build_detector(cfg, str(tmp_path / 'classes.pth'), classes)
     # through the command line: exit 2, one line, nothing written
     cdir = tmp_path / 'run' / 'cycle_1'
@@ -224,6 +233,8 @@ def test_bad_checkpoints_are_one_line_refusals(al_run, tmp_path):
                               cwd=REPO)
         assert proc.returncode == 2, proc.stderr[-2000:]
         assert 'Traceback' not in proc.stderr and name in proc.stderr
+        record(f'tools/acquire.py with checkpoint {name} (exit 2)',
+               _last_line(proc))
         assert _snapshot(tmp_path / 'run') == before
 
 
@@ -259,4 +270,34 @@ def test_al_train_sh_runs_mmal_python_and_bad_paths_are_one_line(tmp_path):
     assert proc.returncode == 2
     assert f"config '{missing}' does not exist" in proc.stderr
     assert 'Traceback' not in proc.stderr
+    record('a config path that does not exist', _last_line(proc))
     assert not (tmp_path / 'work').exists()
+
+
+def test_a_full_disk_while_saving_a_checkpoint_is_one_line(
+        al_data, tmp_path, mount):
+    disk = mount('tmpfs', size='8m')  # the splits fit; a checkpoint does not
+    config = write_config(tmp_path / 'cfg.py', al_data, epochs=1)
+    proc = al_train(config, disk / 'work', check=False)
+    assert proc.returncode == 4, proc.stderr[-3000:]
+    assert 'Traceback' not in proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith('[mmal al] error: the disk is full while saving '
+                           f"the checkpoints of training in '{disk}/work/")
+    assert re.search(
+        r"/train' \([\d.]+ (B|KiB) free, it needs about "
+        r'\d+\.\d MiB\)', line), line
+    record('a full disk while saving a checkpoint (exit 4)', line)
+    for name in ('run.json', 'cycle_0/labeled.json'):
+        json.loads((disk / 'work' / name).read_text())  # intact
+
+
+def test_a_read_only_finished_run_prints_its_results(al_run, tmp_path, mount):
+    config, work = al_run
+    ro = mount('ro', source=work)
+    before = _snapshot(ro)
+    proc = al_train(config, ro)
+    assert f'{ro} is read-only: results printed, not written' in proc.stdout
+    assert '| cycle |' in proc.stdout or 'cycle' in proc.stdout
+    assert 'Traceback' not in proc.stderr
+    assert _snapshot(ro) == before

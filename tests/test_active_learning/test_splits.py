@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from mmal.active_learning import (Pool, SplitError, check_growth, read_split,
                                   update_label_map, write_split)
+from mmal.testing.refusal_table import refused
 from mmal.utils import fileio
 
 
@@ -87,12 +88,14 @@ def test_read_split_rejects_overlap_and_missing_images(tmp_path):
     # overlap
     bad = dict(unl, images=unl['images'] + lab['images'][:1])
     (tmp_path / 'c' / 'unlabeled.json').write_text(json.dumps(bad))
-    with pytest.raises(SplitError, match='both in labeled.json'):
+    with refused(SplitError, 'both in labeled.json',
+                 'split files that overlap'):
         read_split(str(tmp_path / 'c'), pool)
     # an image lost
     bad = dict(unl, images=unl['images'][1:])
     (tmp_path / 'c' / 'unlabeled.json').write_text(json.dumps(bad))
-    with pytest.raises(SplitError, match='miss pool images'):
+    with refused(SplitError, 'miss pool images',
+                 'split files that lose pool images'):
         read_split(str(tmp_path / 'c'), pool)
     # an id outside the pool
     bad = dict(
@@ -100,7 +103,8 @@ def test_read_split_rejects_overlap_and_missing_images(tmp_path):
         images=unl['images'] +
         [dict(id=-5, file_name='x.png', width=1, height=1)])
     (tmp_path / 'c' / 'unlabeled.json').write_text(json.dumps(bad))
-    with pytest.raises(SplitError, match=r'unlabeled.json: image ids \[-5\]'):
+    with refused(SplitError, r'unlabeled.json: image ids \[-5\]',
+                 'split file with an image outside the pool'):
         read_split(str(tmp_path / 'c'), pool)
 
 
@@ -131,7 +135,8 @@ def test_label_map_records_the_cycle_of_every_image(tmp_path):
     update_label_map(str(tmp_path), pool, ids[:0], ids[:3], 0)
     out = update_label_map(str(tmp_path), pool, ids[:3], ids[3:5], 1)
     assert [out[str(i)] for i in ids] == [0, 0, 0, 1, 1, None, None, None]
-    with pytest.raises(SplitError, match='already labeled in cycle 0'):
+    with refused(SplitError, 'already labeled in cycle 0',
+                 'an image labeled twice'):
         update_label_map(str(tmp_path), pool, ids[:5], ids[:1], 2)
 
 
@@ -146,11 +151,30 @@ def test_pool_rejects_bad_boxes_and_categories(tmp_path):
             bbox=[45, 0, 10, 10]))
     bad = tmp_path / 'bad.json'
     bad.write_text(json.dumps(data))
-    with pytest.raises(SplitError, match=r'bad.json.*box \[45, 0, 10, 10\]'):
+    with refused(SplitError, r'bad.json.*box \[45, 0, 10, 10\]',
+                 'pool box outside its image'):
         Pool(str(bad))
     data['annotations'][-1].update(bbox=[0, 0, 5, 5], category_id=7)
     bad.write_text(json.dumps(data))
-    with pytest.raises(SplitError, match='has category_id 7'):
+    with refused(SplitError, 'has category_id 7',
+                 'pool box of an unknown category'):
+        Pool(str(bad))
+
+
+def test_pool_rejects_repeated_ids_and_bad_categories(tmp_path):
+    pool = make_pool(tmp_path, 3)
+    data = json.loads(open(pool.ann_file).read())
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps(dict(data, images=data['images'] * 2)))
+    with refused(SplitError, r"bad.json': image id \d+ appears twice",
+                 'pool image id repeated'):
+        Pool(str(bad))
+    cats = [dict(c) for c in data['categories']]
+    del cats[0]['name']
+    bad.write_text(json.dumps(dict(data, categories=cats)))
+    with refused(
+            SplitError, r'categories\[0\] needs an integer "id" and a '
+            'string "name"', 'pool category without a name'):
         Pool(str(bad))
 
 
@@ -166,12 +190,14 @@ def test_pool_rejects_non_finite_boxes_and_sizes(tmp_path, value):
             bbox=[0, 0, value, 10]))
     bad = tmp_path / 'bad.json'
     bad.write_text(json.dumps(data))  # python writes NaN / Infinity
-    with pytest.raises(SplitError, match=r'bad.json.*finite numbers'):
+    with refused(SplitError, r'bad.json.*finite numbers',
+                 f'pool box with {value}'):
         Pool(str(bad))
     data['annotations'].pop()
     data['images'][1]['width'] = value
     bad.write_text(json.dumps(data))
-    with pytest.raises(SplitError, match=r'images\[1\] "width" must be'):
+    with refused(SplitError, r'images\[1\] "width" must be',
+                 f'pool image width {value}'):
         Pool(str(bad))
 
 
@@ -190,10 +216,17 @@ def test_manual_oracle_refuses_a_box_on_an_image_not_requested(tmp_path):
         dict(id=2, image_id=other, category_id=1, bbox=[0, 0, 2, 2])
     ]
     (cdir / 'annotated.json').write_text(json.dumps(answer))
-    with pytest.raises(
-            SplitError,
-            match=rf'annotated.json.*image_id {other}, which is '
-            'not among the images'):
+    with refused(
+            SplitError, rf'annotated.json.*image_id {other}, which is '
+            'not among the images',
+            'annotated.json with a box on an image not requested'):
+        oracle.reveal(ids, str(cdir))
+    answer['annotations'][1] = dict(
+        id=2, image_id=ids[1], category_id=1, bbox=[0, 0,
+                                                    float('nan'), 2])
+    (cdir / 'annotated.json').write_text(json.dumps(answer))
+    with refused(SplitError, r'annotated.json.*finite numbers',
+                 'annotated.json with a NaN box'):
         oracle.reveal(ids, str(cdir))
     answer['annotations'].pop()
     (cdir / 'annotated.json').write_text(json.dumps(answer))
