@@ -28,8 +28,8 @@ def refusals():
     diffs = refusal_table.differences(refusal_table.DOC, rows)
     assert not diffs, (
         'the bad-input table of docs/config.md differs from what the tests '
-        'got; re-run these tests with MMAL_WRITE_REFUSALS=1 to rewrite it:\n'
-        + '\n'.join(diffs))
+        'got; re-run these tests with MMAL_WRITE_REFUSALS=1 to rewrite it:\n' +
+        '\n'.join(diffs))
 
 
 @pytest.fixture(scope='session', autouse=True)

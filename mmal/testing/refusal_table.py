@@ -88,9 +88,7 @@ def _cell(text: str) -> str:
 
 
 def render(rows: Dict[str, Tuple[str, str]]) -> str:
-    lines = [
-        START, '', '| bad input | message | test |', '|---|---|---|'
-    ]
+    lines = [START, '', '| bad input | message | test |', '|---|---|---|']
     for case in sorted(rows):
         test, msg = rows[case]
         lines.append(f'| {_cell(case)} | {_cell(msg)} | `{test}` |')
@@ -151,5 +149,6 @@ def write_table(path: str,
     atomic_write_text(head + render(merged) + tail, path)
 
 
-DOC = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-               'docs', 'config.md')
+DOC = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'docs',
+    'config.md')

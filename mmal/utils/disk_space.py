@@ -32,8 +32,8 @@ def is_disk_full(e: BaseException) -> bool:
         if isinstance(e, OSError) and e.errno is None and \
                 _NUMPY_SHORT_WRITE.match(str(e)):
             return True
-        if isinstance(e, RuntimeError) and any(s in str(e)
-                                               for s in _TORCH_SHORT_WRITE):
+        if isinstance(e, RuntimeError) and any(
+                s in str(e) for s in _TORCH_SHORT_WRITE):
             return True
         e = e.__cause__ or e.__context__
     return False
@@ -58,8 +58,7 @@ def free_bytes(path: str) -> Optional[int]:
         return None
 
 
-def disk_full_message(path: str, what: str,
-                      need: Optional[int] = None) -> str:
+def disk_full_message(path: str, what: str, need: Optional[int] = None) -> str:
     free = free_bytes(path)
     return (f'the disk is full while {what} {path!r} (' +
             (f'{human_bytes(free)} free' if free is not None else 'free '
@@ -71,10 +70,10 @@ def disk_full_message(path: str, what: str,
 
 @contextmanager
 def reported_disk_full(
-        path: str,
-        what: str,
-        need: Union[None, int, Callable[[], Optional[int]]] = None
-) -> Iterator[None]:
+    path: str,
+    what: str,
+    need: Union[None, int, Callable[[],
+                                    Optional[int]]] = None) -> Iterator[None]:
     """Turn a full disk inside the block into a :class:`DiskFullError`
     naming ``path``, its free space and ``need`` (bytes, or a function
     computing them once the disk is full).
