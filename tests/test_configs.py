@@ -477,11 +477,17 @@ def test_voc_configs_have_the_ll4al_protocol(config):
 ])
 def test_bib_configs_have_the_bib_protocol(group, budget, iters, pool):
     from mmal.active_learning import ALSettings
+    from mmal.strategies import build_strategy
     for strategy in BIB_STRATEGIES:
         config = BIB_PROTOCOLS[group].format(strategy)
         cfg = _load(config)
         settings = ALSettings.from_cfg(cfg)
         assert settings.strategy['type'] == strategy
+        if strategy in ('bib', 'u-bib', 'u-plus-bib'):
+            # the official launch scripts: 0.5 in the first COCO cycle
+            built = build_strategy(settings.strategy)
+            assert [built.threshold(c) for c in range(5)
+                    ] == ([0.1] * 5 if 'voc07' in group else [0.5] + [0.1] * 4)
         # cycle 0: the weak base model; 5 cycles of B images, each
         # fine-tuned from the base model for `iters` x cycle iterations
         assert settings.num_cycles == 6

@@ -10,8 +10,12 @@
 #   python tools/train.py configs/mist/mist_vgg16_coco14.py
 #   tools/al_train.sh configs/bib/mist_vgg16_bib_coco14.py GPUS
 _base_ = ['../mist/mist_vgg16_coco14.py', '../_base_/al/bib.py']
+# The official COCO launch script (launch_active_coco14.sh) pairs only the
+# detections scored above 0.5 in the first acquisition ("to speed up": the
+# base model finds many pairs), above 0.1 in the later ones.
 al = dict(
     budget=160,
+    strategy=dict(score_thr=(0.5, 0.1)),
     finetune_from='work_dirs/mist_vgg16_coco14/iter_200000.pth',
     schedule=dict(iters_per_image=7.5))
 optim_wrapper = dict(optimizer=dict(lr=4e-4))

@@ -21,6 +21,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Subset
 from tqdm import tqdm
 
 from mmal.models.probes import PREDICTION_FIELDS, build_probe
+from mmal.models.probes.field_provider import QUERY_BOXES_KEY
 from mmal.registry import DATASETS, MODELS
 from mmal.strategies import (MODEL_FIELDS, BaseStrategy, Selection,
                              SelectionContext, StrategyError, check_selection)
@@ -133,7 +134,24 @@ class AcquisitionRunner:
         if 'img_labels' in self.fields:
             out['img_labels'] = np.asarray(
                 self.oracle.image_labels(img_id), dtype=np.int64)
+        if 'query_boxes' in self.fields:
+            out['query_boxes'] = self._query_boxes(img_id)
         return out
+
+    def _query_boxes(self, img_id: int) -> np.ndarray:
+        boxes = np.asarray(self.strategy.query_boxes(img_id), np.float32)
+        return boxes.reshape(-1, 4)
+
+    def _ask_query_boxes(self, batch) -> None:
+        """Put the strategy's query boxes into each data sample, where a
+        detector computing ``query_feats`` reads them."""
+        if 'query_feats' not in self.model_fields:
+            return
+        for sample in batch['data_samples']:
+            sample.set_metainfo({
+                QUERY_BOXES_KEY:
+                self._query_boxes(int(sample.metainfo['img_id']))
+            })
 
     def _build_dataset(self, ann_file: str):
         train_ds = innermost_dataset(self.cfg.train_dataloader.dataset)
@@ -186,6 +204,7 @@ class AcquisitionRunner:
         writer = store.writer(rank, self.shard_size, expected=len(ids))
         with build_probe(model, self.model_fields) as probe:
             for batch in loader:
+                self._ask_query_boxes(batch)
                 outputs = probe.run(batch)
                 for sample, fields in outputs:
                     img_id = int(sample.metainfo['img_id'])

@@ -505,6 +505,7 @@ class ActiveLearningLoop:
             sha = run_on_rank0(lambda: file_sha256(ckpt))
             sha = broadcast(sha)
         t0 = time.time()
+        self.strategy.begin_cycle(k, self._selection_history(k))
         files = [cdir.unlabeled]
         scored = ids
         if self.strategy.uses_labeled and split.labeled_ids.size:
@@ -531,6 +532,17 @@ class ActiveLearningLoop:
                 indent=1)
 
         run_on_rank0(select)
+
+    def _selection_history(self, k: int) -> List[dict]:
+        """The ``details`` of the selections of cycles 1..k that the run
+        made (oldest first), for :meth:`BaseStrategy.begin_cycle`."""
+        out = []
+        for j in range(1, k + 1):
+            path = self.files.cycle(j).selected
+            if osp.exists(path):
+                with open(path) as f:
+                    out.append(json.load(f).get('details') or {})
+        return out
 
     # -- reporting -------------------------------------------------------
     def _report(self) -> List[dict]:

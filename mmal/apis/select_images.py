@@ -1,4 +1,4 @@
-from typing import Dict, Iterable, Mapping, Optional, Union
+from typing import Dict, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -15,7 +15,9 @@ def select_images(
     seed: int = 0,
     num_classes: Optional[int] = None,
     cycle: int = 0,
-    labeled_detections: Optional[Mapping[int, Mapping[str, np.ndarray]]] = None
+    labeled_detections: Optional[Mapping[int, Mapping[str,
+                                                      np.ndarray]]] = None,
+    history: Sequence[Mapping] = ()
 ) -> Selection:
     """Select images in memory, without a detector or files.
 
@@ -34,12 +36,16 @@ def select_images(
         labeled_detections (Mapping, optional): Image id -> fields of the
             labeled images, for strategies that use them (``uses_labeled``,
             e.g. core-set's initial centres). Defaults to None.
+        history (Sequence[Mapping]): The ``extra`` of earlier selections,
+            oldest first, for strategies that use them (see
+            ``BaseStrategy.begin_cycle``). Defaults to none.
 
     Returns:
         Selection: ``ids`` (pick order) and, when the strategy scores
         images, ``scores``.
     """
     strategy = build_strategy(strategy_cfg)
+    strategy.begin_cycle(cycle, history)
 
     def summarize(images):
         out: Dict[int, dict] = {}

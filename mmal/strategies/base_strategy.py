@@ -23,7 +23,7 @@ Building blocks: :class:`RankingStrategy` (score, then top-b) and the
 selection algorithms in :mod:`mmal.strategies.functional`.
 """
 from dataclasses import dataclass, field
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -31,19 +31,37 @@ import numpy as np
 #: number of detections kept by the detector's test config, ``C`` the number
 #: of classes, ``D`` a feature size.
 FIELDS: Dict[str, str] = {
-    'bboxes': '(N, 4) float, x1 y1 x2 y2 in original image pixels',
-    'scores': '(N,) float, the score of each detection',
-    'labels': '(N,) int, the class of each detection in [0, C)',
-    'cls_probs': '(N, C + 1) float, class distribution, background last',
-    'feats': '(N, D) float, one instance feature per detection',
-    'img_feat': '(D,) float, a pooled image feature',
-    'img_labels': '(K,) int, image-level classes in [0, C) (ground-truth '
+    'bboxes':
+    '(N, 4) float, x1 y1 x2 y2 in original image pixels',
+    'scores':
+    '(N,) float, the score of each detection',
+    'labels':
+    '(N,) int, the class of each detection in [0, C)',
+    'cls_probs':
+    '(N, C + 1) float, class distribution, background last',
+    'feats':
+    '(N, D) float, one instance feature per detection',
+    'box_feats':
+    '(N, D) float, the instance feature pooled at each '
+    "detection's final box (one more RoI-head pass)",
+    'query_boxes':
+    '(M, 4) float, x1 y1 x2 y2 in original image pixels: the '
+    "boxes the strategy's query_boxes(img_id) asks features for ((0, 4): "
+    'none)',
+    'query_feats':
+    '(M, D) float, the instance feature pooled at each of the '
+    'query_boxes (one more RoI-head pass)',
+    'img_feat':
+    '(D,) float, a pooled image feature',
+    'img_labels':
+    '(K,) int, image-level classes in [0, C) (ground-truth '
     'classes of the pool when emulating with GroundTruthOracle)',
-    'loss': '() float, a per-image loss',
+    'loss':
+    '() float, a per-image loss',
 }
 
 #: Fields that need a forward pass of the detector.
-MODEL_FIELDS = frozenset(FIELDS) - {'img_labels'}
+MODEL_FIELDS = frozenset(FIELDS) - {'img_labels', 'query_boxes'}
 
 #: Summary fields that tools may read (e.g.
 #: ``tools/analysis/visualize_selection.py`` draws them). A strategy lists
@@ -131,6 +149,26 @@ class BaseStrategy:
         """Choose images to label. Must return ``min(budget, pool)`` unique
         ids of ``summaries``, use only ``rng`` and do no I/O."""
         raise NotImplementedError
+
+    def query_boxes(self, img_id: int) -> np.ndarray:
+        """For strategies requiring ``query_feats``: the (M, 4) boxes, in
+        original image pixels, at which the pool pass pools instance
+        features for image ``img_id`` (given to :meth:`summarize` as
+        ``query_boxes``). Defaults to none."""
+        return np.zeros((0, 4), np.float32)
+
+    def begin_cycle(self, cycle: int, history: Sequence[Mapping] = ()) -> None:
+        """Called on every process before the pool pass of a cycle (so
+        before :meth:`summarize`). Does nothing by default.
+
+        Args:
+            cycle (int): Index of the cycle whose model scores the pool
+                (``context.cycle`` of the coming :meth:`select`).
+            history (Sequence[Mapping]): The ``extra`` of every earlier
+                selection of the run, oldest first (``details`` of each
+                ``cycle_<j>/selected.json``, j = 1..cycle), for strategies
+                that record facts at selection time and use them later.
+        """
 
     def describe(self) -> dict:
         """The strategy's config, as recorded in ``selected.json``."""

@@ -165,8 +165,10 @@ class ENMSDivProto(RankingStrategy):
             sub = kept if self.proto_from == 'enms' else slice(None)
             classes, protos = class_prototypes(labels[sub], ent[sub],
                                                feats[sub])
+            # float64, as the scores and t_inter: a float32 copy of a score
+            # of exactly t_inter would round above it
             conf = np.array([scores[labels == c].max() for c in classes],
-                            dtype=np.float32)
+                            dtype=np.float64)
             out['classes'] = classes.astype(np.int32)
             out['confidence'] = conf
             out['protos'] = unit_rows(protos).astype(np.float16).reshape(

@@ -101,14 +101,20 @@ def test_bib_toy_loop_two_cycles(base_model, tmp_path):
         assert ds.ann_file.endswith('annotations/instances_train.json')
         assert cfg.train_cfg.max_iters == 4 * k
         assert cfg.load_from == osp.abspath(ckpt)
-    # the second pool pass also covered the images selected before
-    # (re-featurised as centres)
+    # the second pool pass also covered the images selected before: the
+    # pairs recorded when BiB picked them, re-featurised as centres
     scored = SummaryStore(str(work / 'cycle_1' / 'acquisition')).read()
-    first = read_json(work, 'cycle_1', 'selected.json')['image_ids']
+    sel1 = read_json(work, 'cycle_1', 'selected.json')
+    first = sel1['image_ids']
     assert set(first) <= set(scored) and len(scored) == 24
+    kept = sel1['details']['pair_boxes']
+    assert set(map(int, kept)) <= set(first)
+    for i, boxes in kept.items():
+        np.testing.assert_allclose(scored[int(i)]['pair_boxes'],
+                                   np.reshape(boxes, (-1, 8)))
     sel2 = read_json(work, 'cycle_2', 'selected.json')
-    pairs_of_first = sum(len(scored[i]['pair_feats']) for i in first)
-    assert sel2['details']['centre_pairs'] == pairs_of_first
+    assert sel2['details']['centre_pairs'] == sum(map(len, kept.values()))
+    assert sel2['details']['local_trials_k'] == 8
     assert sel2['num_scored'] == 20
     rows = read_json(work, 'results.json')['cycles']
     assert [r['labeled_images'] for r in rows] == [0, 4, 8]
@@ -118,7 +124,10 @@ def test_bib_toy_loop_two_cycles(base_model, tmp_path):
 @pytest.mark.parametrize('strategy,fields', [
     ('loss', ['loss']),
     ('core-set-ent', ['img_feat', 'cls_probs']),
-    ('u-plus-bib', ['bboxes', 'scores', 'labels', 'feats', 'img_labels']),
+    ('u-plus-bib', [
+        'bboxes', 'scores', 'labels', 'box_feats', 'img_labels', 'query_boxes',
+        'query_feats'
+    ]),
 ])
 def test_mist_baselines_acquire_from_the_base_model(base_model, tmp_path,
                                                     strategy, fields):

@@ -2,6 +2,7 @@
 import copy
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from mmdet.structures import DetDataSample
@@ -209,6 +210,53 @@ def test_probe_fields_come_from_the_same_forward():
         # Each score is its detection's class probability.
         rows = out['cls_probs'][range(n), out['labels']]
         assert abs(rows - out['scores']).max() < 1e-5
+
+
+def test_features_at_the_final_boxes_and_at_query_boxes():
+    from mmal.models.probes.field_provider import QUERY_BOXES_KEY
+    model = tiny_mist()
+    model.eval()
+    sample = make_sample(scale=2.0)  # a 2x image: boxes scale back
+    proposals = sample.proposals.bboxes
+    sample.set_metainfo({QUERY_BOXES_KEY: (proposals[:3] / 2).numpy()})
+    batch = make_batch([sample])
+    fields = ('bboxes', 'scores', 'labels', 'feats', 'box_feats',
+              'query_feats')
+
+    def run():
+        with build_probe(model, fields) as probe:
+            (_, out), = probe.run(batch)
+        return out
+
+    def fc7_at(boxes):
+        with torch.no_grad():
+            inputs = model.data_preprocessor(batch)['inputs']
+            x = model.extract_feat(inputs)
+            return model.roi_head._forward_rois(
+                x, [torch.as_tensor(boxes)])[0]['feat'].numpy()
+
+    with torch.no_grad():  # regression that moves every box
+        for layer in model.roi_head.bbox_head.refine_reg:
+            layer.bias.fill_(2.0)
+    out = run()
+    n = len(out['scores'])
+    assert out['box_feats'].shape == (n, 32) and n > 0
+    # at the query boxes (original pixels): the proposals' fc7
+    np.testing.assert_allclose(
+        out['query_feats'], fc7_at(proposals[:3]), rtol=1e-4, atol=1e-5)
+    # at the final boxes (the input is 2x the original image) ...
+    np.testing.assert_allclose(
+        out['box_feats'], fc7_at(out['bboxes'] * 2), rtol=1e-4, atol=1e-5)
+    # ... which the regression moved: not the proposals' features
+    assert not np.allclose(out['box_feats'], out['feats'], atol=1e-4)
+    # without regression the final boxes are the proposals
+    with torch.no_grad():
+        for layer in model.roi_head.bbox_head.refine_reg:
+            layer.weight.zero_()
+            layer.bias.zero_()
+    out = run()
+    np.testing.assert_allclose(
+        out['box_feats'], out['feats'], rtol=1e-4, atol=1e-5)
 
 
 def test_concrete_dropblock_identity_in_eval_and_masks_in_train():

@@ -156,6 +156,9 @@ def detections(draw, n_images):
             scores=rng.uniform(0, 1, n),
             cls_probs=rng.dirichlet(np.ones(4), n),
             feats=rng.normal(size=(n, 5)),
+            box_feats=rng.normal(size=(n, 5)),
+            query_boxes=np.zeros((0, 4)),
+            query_feats=np.zeros((0, 5)),
             img_feat=rng.normal(size=6),
             loss=rng.uniform(0, 2),
             img_labels=np.unique(labels))

@@ -151,6 +151,27 @@ def test_inter_class_quotas_decrement_and_minority_classes_retire():
         rejected_intra=0, rejected_inter=2, constrained=2, filled=2)
 
 
+def test_inter_class_test_is_strict_at_exactly_t_inter():
+    # Class 1 is the minority class (2 labeled boxes against 10). Image 1
+    # (ranked first) is the only one with class 1: a score of exactly
+    # T_inter = 0.3 is not above it, so the image is rejected and comes in
+    # through the fill-up. A float32 copy of 0.3 (0.30000001) would pass.
+    feats = np.array([[1.0, 0.0]])
+    labeled = {100: np.array([0] * 10 + [1, 1])}
+    for p, accepted in ((0.3, False), (np.nextafter(0.3, 1), True)):
+        det = {
+            1: dict(labels=np.array([1]), scores=np.array([p]), feats=feats),
+            2:
+            dict(labels=np.array([0]), scores=np.array([0.25]), feats=feats),
+        }
+        sel = select_images(
+            dict(type='DivProto'), det, budget=1, labeled=labeled)
+        assert sel.extra['constrained'] == int(accepted), p
+        assert sel.ids.tolist() == [1]  # by the test, or the fill-up
+    s = DivProto().summarize(det[1])
+    assert s['confidence'].dtype == np.float64
+
+
 def test_minority_ties_take_lower_class_index():
     q = ENMSDivProto(
         alpha=0.5, beta=0.75).minority_quotas(

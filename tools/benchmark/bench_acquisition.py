@@ -110,13 +110,16 @@ def _local_trials(value: str):
     low = value.lower()
     if low in ('true', 'false'):
         return low == 'true'
+    if low in ('cumulative', 'budget'):
+        return low
     try:
         n = int(value)
     except ValueError:
         n = 0
     if n < 1:
         raise argparse.ArgumentTypeError(
-            f'expected true, false or an int >= 1, got {value!r}')
+            'expected cumulative, budget, true, false or an int >= 1, '
+            f'got {value!r}')
     return n
 
 
@@ -201,7 +204,7 @@ def parse_args(argv=None):
         '--local-trials',
         type=_local_trials,
         default=None,
-        metavar='{true,false,N}')
+        metavar='{cumulative,budget,true,false,N}')
     opt.add_argument('--sampling', choices=('squared', 'linear'))
     opt.add_argument('--projection-dim', type=int, default=None)
     opt.add_argument('--device', choices=('auto', 'cpu', 'cuda'))

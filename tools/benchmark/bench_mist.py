@@ -13,7 +13,11 @@ times, after ``--warmup`` untimed rounds, ``--iters`` rounds of:
   3 refinement branches with MIST pseudo boxes), and the same for a fully
   annotated image (DifS + Fast R-CNN losses);
 * ``test``: ``model.predict`` (averaged branches, NMS), and the same with
-  the fields ``cls_probs feats loss`` the acquisition pool pass asks for.
+  the fields ``cls_probs feats loss`` the acquisition pool pass asks for,
+  with BiB's ``feats`` (the proposals' fc7, ``pair_features='proposals'``)
+  and with BiB's default ``box_feats query_feats`` (one more RoI-head pass
+  over the final boxes and ``--query-boxes`` given boxes, those of a
+  labeled image's recorded pairs).
 
 Reports mean and min milliseconds per image for each, and the threads
 torch uses (``--threads`` sets them).
@@ -40,6 +44,11 @@ def parse_args():
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--device', default='cpu')
+    parser.add_argument(
+        '--query-boxes',
+        type=int,
+        default=20,
+        help='boxes given for query_feats (two per recorded pair)')
     return parser.parse_args()
 
 
@@ -117,7 +126,11 @@ def main():
             (name, *_time(train_step, args.iters, args.warmup, args.device)))
     sample = _sample(args.size, args.proposals, False, num_classes,
                      args.device)
-    for fields in ((), ('cls_probs', 'feats', 'loss')):
+    from mmal.models.probes.field_provider import QUERY_BOXES_KEY
+    sample.set_metainfo(
+        {QUERY_BOXES_KEY: sample.proposals.bboxes[:args.query_boxes].cpu()})
+    for fields in ((), ('cls_probs', 'feats', 'loss'), ('feats', ),
+                   ('box_feats', 'query_feats')):
 
         @torch.no_grad()
         def test_step():

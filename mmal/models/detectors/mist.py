@@ -36,9 +36,11 @@ class MIST(TwoStageDetector, FieldProvider):
     ``pred_instances`` (``bboxes``, ``scores``, ``labels``), prediction adds
     the :attr:`provided_fields` that active-learning strategies ask for
     through :meth:`request_fields` (called by
-    :class:`mmal.models.probes.FieldProviderProbe`): ``cls_probs`` and
-    ``feats`` per detection, and the per-image ``loss`` in
-    ``pred_instances.metainfo[IMAGE_FIELDS_KEY]``.
+    :class:`mmal.models.probes.FieldProviderProbe`): ``cls_probs``,
+    ``feats`` (fc7 of the detection's proposal) and ``box_feats`` (fc7
+    pooled at its final box) per detection, and the per-image ``loss`` and
+    ``query_feats`` (fc7 pooled at the sample's ``metainfo[QUERY_BOXES_KEY]``)
+    in ``pred_instances.metainfo[IMAGE_FIELDS_KEY]``.
 
     Training with Concrete DropBlock (``roi_head.cdb``) takes an
     ``OptimWrapperDict`` with ``detector`` and ``cdb`` wrappers (built by
@@ -47,7 +49,8 @@ class MIST(TwoStageDetector, FieldProvider):
     DropBlock network on the negated loss.
     """
     #: Per-detection / per-image fields the model computes itself.
-    provided_fields = ('cls_probs', 'feats', 'loss')
+    provided_fields = ('cls_probs', 'feats', 'box_feats', 'query_feats',
+                       'loss')
 
     def __init__(self,
                  backbone: dict,

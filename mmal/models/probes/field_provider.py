@@ -20,13 +20,21 @@ requested subset (and with ``()`` on leaving), runs the detector's own
   detection (``cls_probs``: (N, C + 1), background last; ``feats``:
   (N, D));
 * per-image fields from the dict ``pred_instances.metainfo[
-  IMAGE_FIELDS_KEY]`` (``loss``: a float).
+  IMAGE_FIELDS_KEY]`` (``loss``: a float; ``query_feats``: (M, D)).
+
+``query_feats`` are features at boxes chosen by the strategy (e.g. BiB's
+pairs recorded when an image was selected): the acquisition runner puts
+them, in original image pixels, into each data sample's
+``metainfo[QUERY_BOXES_KEY]`` before the forward pass.
 """
 from typing import Sequence, Tuple
 
 #: Key of ``pred_instances.metainfo`` holding a dict of the per-image
 #: fields a :class:`FieldProvider` computed (e.g. ``{'loss': 0.7}``).
 IMAGE_FIELDS_KEY = 'image_fields'
+#: Key of a data sample's metainfo holding the (M, 4) boxes, in original
+#: image pixels, at which ``query_feats`` are asked for.
+QUERY_BOXES_KEY = 'query_boxes'
 
 
 class FieldProvider:

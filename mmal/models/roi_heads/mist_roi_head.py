@@ -14,7 +14,7 @@ from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from mmal.models.probes.field_provider import IMAGE_FIELDS_KEY
+from mmal.models.probes.field_provider import IMAGE_FIELDS_KEY, QUERY_BOXES_KEY
 from mmal.models.task_modules.mist_targets import (assign_proposals,
                                                    difs_sample,
                                                    mist_pseudo_boxes)
@@ -360,14 +360,67 @@ class MISTRoIHead(BaseRoIHead):
         Args:
             fields (Sequence[str]): Extra outputs: ``cls_probs`` (the
                 averaged (C + 1) distribution of each detection's proposal),
-                ``feats`` (its fc7 feature) and ``loss`` (the last branch's
-                cls + reg loss against pseudo boxes mined, as in training,
-                from the previous branch for the image-level labels; put in
-                the results' metainfo dict ``IMAGE_FIELDS_KEY`` of
-                :mod:`mmal.models.probes.field_provider`).
+                ``feats`` (its fc7 feature), ``box_feats`` (the fc7 feature
+                pooled at each detection's final box), and, in the results'
+                metainfo dict ``IMAGE_FIELDS_KEY`` of
+                :mod:`mmal.models.probes.field_provider`, ``loss`` (the
+                last branch's cls + reg loss against pseudo boxes mined, as
+                in training, from the previous branch for the image-level
+                labels) and ``query_feats`` (the fc7 feature pooled at each
+                box of the sample's ``metainfo[QUERY_BOXES_KEY]``, original
+                image pixels). ``box_feats`` and ``query_feats`` take one
+                more pass of the RoI head over those boxes.
         """
         proposals = [get_box_tensor(r.bboxes) for r in rpn_results_list]
         outs = self._forward_rois(x, proposals)
+        results = self._detect(proposals, outs, batch_data_samples, rescale,
+                               fields)
+        if not self.raw_output and ('box_feats' in fields
+                                    or 'query_feats' in fields):
+            self._pool_at_boxes(x, results, batch_data_samples, rescale,
+                                fields)
+        return results
+
+    def _pool_at_boxes(self, x: Tuple[Tensor], results: list,
+                       batch_data_samples, rescale: bool,
+                       fields: Sequence[str]) -> None:
+        """The fc7 features at the detections' final boxes
+        (``box_feats``) and at the query boxes (``query_feats``), in one
+        pass of the RoI head over all of them."""
+        per_image, counts = [], []
+        for res, sample in zip(results, batch_data_samples):
+            boxes = res.bboxes if 'box_feats' in fields else \
+                res.bboxes.new_zeros((0, 4))
+            query = sample.metainfo.get(QUERY_BOXES_KEY)
+            query = boxes.new_zeros((0, 4)) if query is None or \
+                'query_feats' not in fields else torch.as_tensor(
+                    query, dtype=boxes.dtype, device=boxes.device).view(-1, 4)
+            scale = sample.metainfo.get('scale_factor')
+            if scale is not None:  # original pixels -> the input's scale
+                query = scale_boxes(query, scale)
+                if rescale:
+                    boxes = scale_boxes(boxes, scale)
+            per_image.append(torch.cat([boxes, query]))
+            counts.append((len(boxes), len(query)))
+        dim = self.bbox_head.fc7.out_features
+        if sum(len(b) for b in per_image):
+            feats = [
+                o['feat'].float() for o in self._forward_rois(x, per_image)
+            ]
+        else:
+            feats = [b.new_zeros((0, dim)) for b in per_image]
+        for res, feat, (n_det, n_query) in zip(results, feats, counts):
+            if 'box_feats' in fields:
+                res.box_feats = feat[:n_det]
+            if 'query_feats' in fields:
+                image_fields = dict(res.metainfo.get(IMAGE_FIELDS_KEY) or {})
+                image_fields['query_feats'] = feat[n_det:].cpu().numpy()
+                res.set_metainfo({IMAGE_FIELDS_KEY: image_fields})
+
+    def _detect(self, proposals: List[Tensor], outs: list, batch_data_samples,
+                rescale: bool, fields: Sequence[str]) -> list:
+        """Detections per image from the head's outputs over the
+        proposals."""
         results = []
         for rois, out, sample in zip(proposals, outs, batch_data_samples):
             probs = torch.stack(
