@@ -22,6 +22,9 @@ def refusals():
     if not rows:
         return
     if mode:
+        assert not os.environ.get('PYTEST_XDIST_WORKER'), (
+            'MMAL_WRITE_REFUSALS needs one test process (-n 0): workers '
+            'would overwrite each other\'s rows')
         refusal_table.write_table(
             refusal_table.DOC, rows, rebuild=mode == 'rebuild')
         return

@@ -52,16 +52,16 @@ def cli_errors(tool: str):
         print(f'\n[mmal {tool}] waiting for annotations: {e}', file=sys.stderr)
         sys.exit(EXIT_NEEDS_ANNOTATION)
     except KeyboardInterrupt:
-        print(
-            f'\n[mmal {tool}] interrupted: re-run the same command to '
-            'resume',
-            file=sys.stderr)
-        sys.exit(130)
+        _interrupted(tool)
     except (SplitError, StrategyError, CheckpointError,
             UnsafeCheckpointError) as e:
         print(f'\n[mmal {tool}] error: {e}', file=sys.stderr)
         sys.exit(2)
-    except (OSError, RuntimeError) as e:
+    except Exception as e:
+        if _caused_by(e, KeyboardInterrupt):
+            # a library that turned Ctrl-C into its own error (mmengine's
+            # config formatter raises SyntaxError for any exception)
+            _interrupted(tool)
         if not is_disk_full(e):
             raise
         if not isinstance(e, DiskFullError):  # a write mmal did not wrap
@@ -69,6 +69,21 @@ def cli_errors(tool: str):
                 getattr(e, 'filename', None) or os.getcwd(), 'writing')
         print(f'\n[mmal {tool}] error: {e}', file=sys.stderr)
         sys.exit(EXIT_DISK_FULL)
+
+
+def _caused_by(e: BaseException, kind: type) -> bool:
+    while e is not None:
+        if isinstance(e, kind):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _interrupted(tool: str) -> None:
+    print(
+        f'\n[mmal {tool}] interrupted: re-run the same command to resume',
+        file=sys.stderr)
+    sys.exit(130)
 
 
 def init_distributed(cfg) -> None:

@@ -24,7 +24,7 @@ END = '<!-- refusals: end -->'
 _recorded: Dict[str, Tuple[str, str]] = {}
 
 _TMP = re.compile(r"(/tmp/|/private/var/\S*/)pytest-of-[^/]+/pytest-\d+/"
-                  r"[^/'\"\s]+")
+                  r"(popen-gw\d+/)?[^/'\"\s]+")
 _VOLATILE = [
     (re.compile(r'pid \d+'), 'pid <pid>'),
     (re.compile(r'host \S+'), 'host <host>'),

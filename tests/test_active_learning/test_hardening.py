@@ -301,3 +301,32 @@ def test_a_read_only_finished_run_prints_its_results(al_run, tmp_path, mount):
     assert '| cycle |' in proc.stdout or 'cycle' in proc.stdout
     assert 'Traceback' not in proc.stderr
     assert _snapshot(ro) == before
+
+
+def test_ctrl_c_ends_the_loop_with_one_line(al_run, tmp_path):
+    config, _ = al_run
+    work = tmp_path / 'work'
+    proc = subprocess.Popen([
+        PY,
+        osp.join(REPO, 'tools', 'al_train.py'), config, '--work-dir',
+        str(work)
+    ],
+                            env=env(),
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE,
+                            text=True,
+                            cwd=REPO,
+                            start_new_session=True)
+    t0 = time.time()
+    while not (work / 'cycle_0' / 'labeled.json').exists():  # then it trains
+        assert proc.poll() is None and time.time() - t0 < 300
+        time.sleep(0.02)
+    time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-1500:] + '\n'.join(
+        ln for ln in err.splitlines() if 'Error' in ln or 'Interrupt' in ln)
+    assert 'Traceback' not in err
+    assert err.strip().splitlines()[-1] == (
+        '[mmal al] interrupted: re-run the same command to resume')
+    assert not (work / 'run.lock').exists()  # the lock is let go
