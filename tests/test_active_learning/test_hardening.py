@@ -303,6 +303,12 @@ def test_a_read_only_finished_run_prints_its_results(al_run, tmp_path, mount):
     assert _snapshot(ro) == before
 
 
+def _default_sigint():
+    # Ctrl-C as in a terminal: a test runner's worker may have SIGINT
+    # ignored, which its children would inherit
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_ends_the_loop_with_one_line(al_run, tmp_path):
     config, _ = al_run
     work = tmp_path / 'work'
@@ -316,7 +322,8 @@ def test_ctrl_c_ends_the_loop_with_one_line(al_run, tmp_path):
                             stderr=subprocess.PIPE,
                             text=True,
                             cwd=REPO,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=_default_sigint)
     t0 = time.time()
     while not (work / 'cycle_0' / 'labeled.json').exists():  # then it trains
         assert proc.poll() is None and time.time() - t0 < 300
