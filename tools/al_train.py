@@ -23,6 +23,7 @@ from mmal.utils.checkpoint import CheckpointError, UnsafeCheckpointError
 from mmal.utils.config import add_launch_args, load_config, parse_launch_args
 from mmal.utils.disk_space import (DiskFullError, disk_full_message,
                                    is_disk_full)
+from mmal.utils.error_chain import error_chain
 from mmal.utils.setup_env import register_all_modules
 
 EXIT_NEEDS_ANNOTATION = 3
@@ -58,7 +59,7 @@ def cli_errors(tool: str):
         print(f'\n[mmal {tool}] error: {e}', file=sys.stderr)
         sys.exit(2)
     except Exception as e:
-        if _caused_by(e, KeyboardInterrupt):
+        if any(isinstance(x, KeyboardInterrupt) for x in error_chain(e)):
             # a library that turned Ctrl-C into its own error (mmengine's
             # config formatter raises SyntaxError for any exception)
             _interrupted(tool)
@@ -69,14 +70,6 @@ def cli_errors(tool: str):
                 getattr(e, 'filename', None) or os.getcwd(), 'writing')
         print(f'\n[mmal {tool}] error: {e}', file=sys.stderr)
         sys.exit(EXIT_DISK_FULL)
-
-
-def _caused_by(e: BaseException, kind: type) -> bool:
-    while e is not None:
-        if isinstance(e, kind):
-            return True
-        e = e.__cause__ or e.__context__
-    return False
 
 
 def _interrupted(tool: str) -> None:

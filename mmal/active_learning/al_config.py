@@ -17,8 +17,12 @@ Example (every key but ``strategy`` has a default)::
         oracle=dict(type='GroundTruthOracle'),
         pool=dict(ann_file=None, img_dir=None),  # default: the train set
         acquisition=dict(batch_size=None, num_workers=None, shard_size=256),
-        test_tta=False)               # evaluate each cycle with the config's
+        test_tta=False,               # evaluate each cycle with the config's
                                       # tta_model / tta_pipeline
+        tracking=dict(training_runs=False))  # per-cycle numbers go to the
+                                      # config's visualizer.vis_backends as
+                                      # one run; True: each cycle's training
+                                      # is a tracked run of its own too
 
 ``initial=0`` (with ``train_mode='finetune_from'``) starts from a given
 model, e.g. a weakly-supervised detector: cycle 0 is not trained, it
@@ -70,6 +74,7 @@ class ALSettings:
     acquisition: dict = field(default_factory=dict)
     acquire_after_last: bool = False
     test_tta: bool = False
+    tracking: dict = field(default_factory=dict)
 
     @classmethod
     def from_cfg(cls, cfg: Config) -> 'ALSettings':
@@ -112,6 +117,12 @@ class ALSettings:
                              'al.finetune_from=<checkpoint>')
         sched = dict(al.get('schedule', dict(type='epochs')))
         build_schedule(sched)  # refuse bad settings now
+        tracking = al.get('tracking') or {}
+        if not isinstance(tracking, dict) or set(tracking) - {
+                'training_runs'
+        } or not isinstance(tracking.get('training_runs', False), bool):
+            raise SplitError('al.tracking must be dict(training_runs=True or '
+                             f'False), got {tracking!r}')
         for key in ('budget', ):
             if key not in al:
                 raise SplitError(f'al.{key} is required')
@@ -129,7 +140,8 @@ class ALSettings:
             pool=dict(al.get('pool') or {}),
             acquisition=dict(al.get('acquisition') or {}),
             acquire_after_last=bool(al.get('acquire_after_last', False)),
-            test_tta=bool(al.get('test_tta', False)))
+            test_tta=bool(al.get('test_tta', False)),
+            tracking=dict(tracking))
 
     def build_schedule(self) -> BaseSchedule:
         """The registered schedule ``al.schedule`` names."""

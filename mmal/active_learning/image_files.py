@@ -21,6 +21,7 @@ import json
 import os
 import os.path as osp
 from concurrent.futures import ThreadPoolExecutor
+from stat import S_ISREG
 from typing import Dict, List, Optional, Tuple
 
 import cv2
@@ -127,7 +128,7 @@ def _check_one(img_dir: str, img: dict,
         stat = os.stat(path)
     except OSError:
         return name, 'missing', None
-    if not osp.isfile(path):
+    if not S_ISREG(stat.st_mode):  # a folder of that name
         return name, 'missing', None
     size, new = cache.get(name, stat), None
     if size is None:

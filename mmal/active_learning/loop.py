@@ -47,6 +47,7 @@ from .selection_record import selection_record
 from .splits import (CycleSplit, check_growth, read_initial_split_file,
                      read_selected, read_split, selection_context,
                      update_label_map, write_split)
+from .tracking import ExperimentTracker, check_backends
 from .work_dir import CycleDir, WorkDir, read_record
 
 #: Config keys that may change between a run and its resumption.
@@ -185,6 +186,9 @@ class ActiveLearningLoop:
                 load_checkpoint_safely(self.al.finetune_from),
                 self.pool.classes, self.al.finetune_from)
         self.name = osp.splitext(osp.basename(cfg.filename or 'run'))[0]
+        self.tracker = ExperimentTracker(
+            check_backends(cfg, cfg.filename or 'the config'), self.work_dir,
+            self.name, cfg)
 
     # ------------------------------------------------------------------
     @contextlib.contextmanager
@@ -216,14 +220,17 @@ class ActiveLearningLoop:
             run_on_rank0(self._check_run_record)
             split = self._initial_split()
             rows = []
-            for k in range(self.al.num_cycles):
-                ckpt = self._train(k)
-                self._evaluate(k, ckpt, split)
-                if k < self.al.num_acquisitions:
-                    next_split = self._acquire(k, split, ckpt)
-                rows = run_on_rank0(self._report)
-                if k < self.al.num_acquisitions:
-                    split = next_split
+            try:
+                for k in range(self.al.num_cycles):
+                    ckpt = self._train(k)
+                    self._evaluate(k, ckpt, split)
+                    if k < self.al.num_acquisitions:
+                        next_split = self._acquire(k, split, ckpt)
+                    rows = run_on_rank0(self._report)
+                    if k < self.al.num_acquisitions:
+                        split = next_split
+            finally:
+                run_on_rank0(self.tracker.close)
         return rows
 
     def _log(self, msg: str) -> None:
@@ -314,6 +321,9 @@ class ActiveLearningLoop:
             osp.abspath(self.pool.ann_file), cdir.labeled)
         cfg.work_dir = train_dir
         cfg.experiment_name = f'{self.name}_cycle{k}'
+        if not self.al.tracking.get('training_runs') and cfg.get('visualizer'):
+            # the experiment is the tracked run (see tracking.py)
+            cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
         cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
         by_epoch = self.schedule.apply(cfg, lambda: self._num_labeled(k))
         interval = 1 if by_epoch else self.schedule.checkpoint_interval(cfg)
@@ -573,6 +583,11 @@ class ActiveLearningLoop:
                 seed=self.al.seed,
                 pool=self.pool.ann_file,
                 pool_size=len(self.pool)))
+        self.tracker.send(rows, [
+            r['cycle'] >= self.al.num_acquisitions
+            or osp.exists(self.files.cycle(r['cycle'] + 1).selected)
+            for r in rows
+        ])
         self._log('results so far (results.csv, al_curve.png in '
                   f'{self.work_dir}):\n' + format_table(rows))
         return rows

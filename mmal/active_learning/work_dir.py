@@ -9,6 +9,7 @@ change of layout is a change of this file only::
     config.py                 the config as text
     label_map.json            cycle each pool image was labeled in
     results.csv/json, al_curve.png
+    tracking/                 the experiment's tracked run (tracking.py)
     cycle_<k>/
         selected.json         what was acquired for cycle k
         labeled.json          written last: the split is complete
@@ -148,6 +149,7 @@ class WorkDir:
     RESULTS_JSON = 'results.json'
     RESULTS_CSV = 'results.csv'
     CURVE = 'al_curve.png'
+    TRACKING = 'tracking'
 
     def __init__(self, root):
         self.root = osp.abspath(os.fspath(root))
@@ -172,6 +174,7 @@ class WorkDir:
     results_json = property(lambda self: self.file(self.RESULTS_JSON))
     results_csv = property(lambda self: self.file(self.RESULTS_CSV))
     curve = property(lambda self: self.file(self.CURVE))
+    tracking = property(lambda self: self.file(self.TRACKING))
 
     def cycle(self, k: int) -> CycleDir:
         """The folder of cycle ``k``: ``<root>/cycle_<k>``."""

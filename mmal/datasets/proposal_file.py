@@ -19,7 +19,7 @@ images are made by ``tools/misc/generate_proposals.py``.
 
 Example:
     >>> from mmal.datasets import load_proposals
-    >>> props = load_proposals('data/toy/proposals/proposals_train.npz')
+    >>> props = load_proposals('data/toy_weak/proposals/proposals_train.npz')
     >>> props[1]['bboxes'].shape
     (300, 4)
 """

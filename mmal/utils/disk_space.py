@@ -11,6 +11,8 @@ import shutil
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional, Union
 
+from .error_chain import error_chain
+
 #: errors that mean "no room": no space, or the user's quota
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 #: what torch's zip writer says when a write comes up short
@@ -25,18 +27,18 @@ class DiskFullError(OSError):
 
 def is_disk_full(e: BaseException) -> bool:
     """Whether ``e`` (or an error it was raised from) is a full disk."""
-    while e is not None:
-        if isinstance(e, DiskFullError) or (isinstance(e, OSError)
-                                            and e.errno in _FULL):
-            return True
-        if isinstance(e, OSError) and e.errno is None and \
-                _NUMPY_SHORT_WRITE.match(str(e)):
-            return True
-        if isinstance(e, RuntimeError) and any(
-                s in str(e) for s in _TORCH_SHORT_WRITE):
-            return True
-        e = e.__cause__ or e.__context__
-    return False
+    return any(map(_is_full, error_chain(e)))
+
+
+def _is_full(e: BaseException) -> bool:
+    if isinstance(e, DiskFullError) or (isinstance(e, OSError)
+                                        and e.errno in _FULL):
+        return True
+    if isinstance(e, OSError) and e.errno is None and \
+            _NUMPY_SHORT_WRITE.match(str(e)):
+        return True
+    return isinstance(e, RuntimeError) and any(
+        s in str(e) for s in _TORCH_SHORT_WRITE)
 
 
 def human_bytes(n: float) -> str:

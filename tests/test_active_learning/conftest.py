@@ -19,9 +19,14 @@ def al_data(tmp_path_factory):
 @pytest.fixture(scope='session')
 def al_run(tmp_path_factory, al_data):
     """An uninterrupted 2-cycle least-confidence loop: 10 labeled images,
-    +10, 2 epochs per cycle. Returns (config, work_dir)."""
+    +10, 2 epochs per cycle, tracked in TensorBoard too. Returns (config,
+    work_dir)."""
     root = tmp_path_factory.mktemp('al_run')
-    config = write_config(root / 'cfg.py', al_data)
+    config = write_config(
+        root / 'cfg.py',
+        al_data,
+        extra='visualizer = dict(vis_backends=[dict(type="LocalVisBackend"),'
+        ' dict(type="TensorboardVisBackend")])\n')
     work_dir = root / 'work'
     al_train(config, work_dir)
     return config, str(work_dir)

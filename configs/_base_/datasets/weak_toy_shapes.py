@@ -3,6 +3,9 @@
 # mmal.testing.make_toy_proposals), WeakCocoDataset with the
 # mixed-supervision sampler, multi-scale training and TTA at toy scale.
 _base_ = './toy_shapes.py'
+# A folder of its own: the default toy data (another spec) lives in
+# data/toy/, and a spec change regenerates the folder.
+data_root = 'data/toy_weak/'
 # Groups of touching same-class shapes (a weak detector tends to box the
 # group, or one part), clutter, overlap and small shapes, the situations
 # box-in-box (BiB) acquisition targets.
@@ -62,12 +65,16 @@ train_dataloader = dict(
     batch_sampler=None,
     dataset=dict(
         type='WeakCocoDataset',
+        data_root=data_root,
         proposal_file='proposals/proposals_train.npz',
         filter_cfg=dict(filter_empty_gt=False),
         pipeline=train_pipeline))
 val_dataloader = dict(
     dataset=dict(
         type='WeakCocoDataset',
+        data_root=data_root,
         proposal_file='proposals/proposals_val.npz',
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+test_evaluator = val_evaluator
