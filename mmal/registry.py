@@ -106,6 +106,13 @@ STRATEGIES = Registry('strategy', scope=_SCOPE, locations=['mmal.strategies'])
 # raises ``AnnotationRequired`` after asking a person for them.
 ORACLES = Registry(
     'oracle', scope=_SCOPE, locations=['mmal.active_learning.oracles'])
+# Annotation tool formats (``mmal.active_learning.annotation_formats``):
+# ``al.oracle.export`` of a ``ManualOracle`` names one; ``export(request)``
+# writes the tool's import files, ``parse(data, path)`` reads its export.
+ANNOTATION_FORMATS = Registry(
+    'annotation format',
+    scope=_SCOPE,
+    locations=['mmal.active_learning.annotation_formats'])
 # Training schedules of the cycles (``al.schedule``,
 # ``mmal.active_learning.schedules.BaseSchedule``): built from
 # ``dict(type=..., **settings)`` when the config is read;
@@ -119,3 +126,17 @@ AL_SCHEDULES = Registry(
 # fits as ``adapter(model, fields, score_tol=...)``; the acquisition runner
 # enters it as a context manager and calls ``run(batch)`` per batch.
 PROBES = Registry('probe', scope=_SCOPE, locations=['mmal.models.probes'])
+# Split formats of other codebases (``mmal.active_learning.split_formats.
+# BaseSplitFormat``): ``read(source)`` gives a run's per-cycle labeled sets
+# and picks as file names, ``write(history, pool, out_dir)`` writes them the
+# way that codebase does; built with ``build_split_format(dict(type=...))``.
+SPLIT_FORMATS = Registry(
+    'split format',
+    scope=_SCOPE,
+    locations=['mmal.active_learning.split_formats'])
+# Extra forward passes of the pool pass (``mmal.models.probes.BaseExtraPass``:
+# MC-dropout passes, augmented views), declared by a strategy as configs in
+# ``extra_passes``; ``build_probe(model, fields, passes=...)`` builds them
+# and matches their detections to the detector's own (``pass_*`` fields).
+PROBE_PASSES = Registry(
+    'probe pass', scope=_SCOPE, locations=['mmal.models.probes'])

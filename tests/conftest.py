@@ -1,9 +1,12 @@
 import os
+import os.path as osp
 import subprocess
+import tempfile
 
 import pytest
 
 from mmal.testing import make_toy_benchmark, refusal_table
+from mmal.utils.file_lock import file_lock
 from mmal.utils.setup_env import register_all_modules
 
 
@@ -22,11 +25,15 @@ def refusals():
     if not rows:
         return
     if mode:
-        assert not os.environ.get('PYTEST_XDIST_WORKER'), (
-            'MMAL_WRITE_REFUSALS needs one test process (-n 0): workers '
-            'would overwrite each other\'s rows')
-        refusal_table.write_table(
-            refusal_table.DOC, rows, rebuild=mode == 'rebuild')
+        assert mode != 'rebuild' or not os.environ.get(
+            'PYTEST_XDIST_WORKER'), (
+                'MMAL_WRITE_REFUSALS=rebuild needs one test process (-n 0): '
+                'a worker does not know the rows of the others')
+        # workers merge their rows into the table one at a time
+        with file_lock(
+                osp.join(tempfile.gettempdir(), 'mmal-refusal-table.lock')):
+            refusal_table.write_table(
+                refusal_table.DOC, rows, rebuild=mode == 'rebuild')
         return
     diffs = refusal_table.differences(refusal_table.DOC, rows)
     assert not diffs, (

@@ -14,14 +14,18 @@ from mmengine.config import Config
 from mmal.registry import DATASETS, MODELS, PARAM_SCHEDULERS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# Benchmark configs (configs/benchmarks/) name a base config, strategies and
+# seeds; tests/test_benchmark/test_benchmark_configs.py checks them.
 CONFIGS = sorted(
     osp.relpath(p, REPO) for p in glob.glob(
         osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
-    if '_base_' not in p)
+    if '_base_' not in p
+    and not osp.relpath(p, REPO).startswith('configs/benchmarks/'))
 # Every config file, the _base_ fragments included.
 CONFIG_FILES = sorted(
     osp.relpath(p, REPO) for p in glob.glob(
-        osp.join(REPO, 'configs', '**', '*.py'), recursive=True))
+        osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+    if not osp.relpath(p, REPO).startswith('configs/benchmarks/'))
 BASE_FRAGMENTS = [c for c in CONFIG_FILES if c not in CONFIGS]
 
 
@@ -214,6 +218,7 @@ VOC_CONFIGS = [
     'configs/enms-divproto/ssd300_vgg16_enms-divproto_voc0712.py',
     'configs/random/ssd300_vgg16_u-random_voc0712.py',
     'configs/entropy/ssd300_vgg16_entropy_voc0712.py',
+    'configs/cdal/ssd300_vgg16_cdal-cs_voc0712.py',
 ]
 TOY_STRATEGIES = {
     'configs/enms-divproto/faster-rcnn_r18_fpn_enms-divproto_toy.py':
@@ -231,6 +236,9 @@ TOY_STRATEGIES = {
     'configs/entropy/faster-rcnn_r18_fpn_entropy-sum_toy.py': 'entropy-sum',
     'configs/core-set/faster-rcnn_r18_fpn_core-set_toy.py': 'core-set',
     'configs/core-set/faster-rcnn_r18_fpn_core-set-ent_toy.py': 'core-set-ent',
+    'configs/cdal/faster-rcnn_r18_fpn_cdal-cs_toy.py': 'cdal-cs',
+    'configs/mc-dropout/faster-rcnn_r18_fpn_mc-dropout_toy.py': 'mc-dropout',
+    'configs/cald/faster-rcnn_r18_fpn_cald_toy.py': 'cald',
 }
 
 
@@ -245,6 +253,8 @@ def _toys(detector):
 SAME_PROTOCOL = {
     'faster-rcnn_r50_fpn_coco': {
         PAPER_CONFIG, 'configs/random/faster-rcnn_r50_fpn_u-random_coco.py',
+        'configs/cdal/faster-rcnn_r50_fpn_cdal-cs_coco.py',
+        'configs/mc-dropout/faster-rcnn_r50_fpn_mc-dropout_coco.py',
         *(row[0] for row in TABLE1_ROWS)
     },
     'retinanet_r50_fpn_coco': {
@@ -361,7 +371,10 @@ def test_al_section_parses_and_its_strategy_builds(config):
     probe_fields = (set(strategy.requires)
                     & set(MODEL_FIELDS)) - set(PREDICTION_FIELDS)
     if probe_fields:
-        build_probe(MODELS.build(cfg.model), sorted(probe_fields))
+        build_probe(
+            MODELS.build(cfg.model),
+            sorted(probe_fields),
+            passes=strategy.extra_passes)
 
 
 def test_paper_config_has_the_paper_protocol():

@@ -4,12 +4,14 @@
 # Two pytest-xdist workers by default (the suite is mostly one-core work:
 # subprocess start-ups, small models), test files kept whole on one worker;
 # MMAL_TEST_WORKERS=0 runs in this process. Rewriting the bad-input table
-# (MMAL_WRITE_REFUSALS) always runs in this process.
+# (MMAL_WRITE_REFUSALS=1) merges each worker's rows under a lock; dropping
+# the rows of removed tests (MMAL_WRITE_REFUSALS=rebuild) runs in this
+# process.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 PY=$(bash tools/setup_env.sh)
 WORKERS=${MMAL_TEST_WORKERS:-2}
-if [ -n "${MMAL_WRITE_REFUSALS:-}" ]; then WORKERS=0; fi
+if [ "${MMAL_WRITE_REFUSALS:-}" = "rebuild" ]; then WORKERS=0; fi
 if [ "$WORKERS" = "0" ]; then exec "$PY" -m pytest "$@"; fi
 exec "$PY" -m pytest -n "$WORKERS" --dist loadfile "$@"

@@ -10,7 +10,7 @@ stopped. No image is scored twice or skipped: ids are dealt out explicitly
 instead of through a padding sampler.
 """
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -20,11 +20,16 @@ from mmengine.dist import barrier, get_rank, get_world_size
 from torch.utils.data import ConcatDataset, DataLoader, Subset
 from tqdm import tqdm
 
+from mmal.engine.hooks.train_state_hook import (hooks_train_state,
+                                                read_train_state)
 from mmal.models.probes import PREDICTION_FIELDS, build_probe
 from mmal.models.probes.field_provider import QUERY_BOXES_KEY
 from mmal.registry import DATASETS, MODELS
 from mmal.strategies import (MODEL_FIELDS, BaseStrategy, Selection,
                              SelectionContext, StrategyError, check_selection)
+from mmal.utils.checkpoint import load_checkpoint_safely
+from .annotation_formats.pre_annotations import DETECTION_FIELDS
+from .box_budget import first_request, select_by_boxes
 from .dataset_cfg import innermost_dataset
 from .detector import load_detector
 from .distributed import broadcast, run_on_rank0
@@ -74,21 +79,60 @@ class AcquisitionRunner:
         self.progress = progress
         self.fields = tuple(strategy.requires)
         self.model_fields = tuple(f for f in self.fields if f in MODEL_FIELDS)
+        # An oracle that shows annotators the model's detections asks for
+        # them; they are kept with the summaries as the det_* display
+        # fields (only where the detector runs anyway).
+        self.det_min_score = oracle.pre_annotation_min_score
+        if self.det_min_score is not None and self.model_fields:
+            self.model_fields = tuple(
+                dict.fromkeys(self.model_fields + PREDICTION_FIELDS))
+        else:
+            self.det_min_score = None
         if set(self.model_fields) - set(PREDICTION_FIELDS):
             # Fail now, before any training, if the detector cannot provide
             # what the strategy needs.
             try:
-                build_probe(MODELS.build(cfg.model), self.model_fields)
+                build_probe(
+                    MODELS.build(cfg.model),
+                    self.model_fields,
+                    passes=strategy.extra_passes)
             except StrategyError as e:
                 raise StrategyError(
                     f'strategy {type(strategy).__name__}: {e}') from None
+        missing = sorted(
+            set(strategy.train_state) -
+            set(hooks_train_state(cfg.get('custom_hooks'))))
+        if missing:
+            raise StrategyError(
+                f'strategy {type(strategy).__name__} needs the train state '
+                f'{missing}, which no hook in custom_hooks saves (e.g. '
+                'custom_hooks=[dict(type="mmal.ClassQualityHook")] for '
+                'class_quality)')
+
+    def train_state(self, checkpoint: str) -> Optional[Dict[str, np.ndarray]]:
+        """What the strategy's ``train_state`` names, read from the
+        checkpoint (None when it names nothing)."""
+        if not self.strategy.train_state:
+            return None
+        try:
+            return read_train_state(
+                load_checkpoint_safely(checkpoint, map_location='cpu'),
+                self.strategy.train_state, checkpoint)
+        except KeyError as e:
+            raise StrategyError(
+                f'strategy {type(self.strategy).__name__}: {e.args[0]}'
+            ) from None
 
     # -- scoring ---------------------------------------------------------
     def _meta(self, checkpoint: Optional[str], sha: Optional[str]) -> dict:
         return dict(
             strategy=self.strategy.describe(),
             fields=list(self.fields),
-            display_fields=list(self.strategy.display_fields),
+            display_fields=list(
+                dict.fromkeys(
+                    tuple(self.strategy.display_fields) +
+                    (DETECTION_FIELDS if self.det_min_score is not None else
+                     ()))),
             checkpoint=checkpoint,
             checkpoint_sha256=sha)
 
@@ -202,17 +246,32 @@ class AcquisitionRunner:
             disable=not self.progress or rank != 0,
             dynamic_ncols=True)
         writer = store.writer(rank, self.shard_size, expected=len(ids))
-        with build_probe(model, self.model_fields) as probe:
+        with build_probe(
+                model, self.model_fields,
+                passes=self.strategy.extra_passes) as probe:
             for batch in loader:
                 self._ask_query_boxes(batch)
                 outputs = probe.run(batch)
                 for sample, fields in outputs:
                     img_id = int(sample.metainfo['img_id'])
                     fields.update(self._extra_fields(img_id))
-                    writer.add(img_id, self.strategy.summarize(fields))
+                    writer.add(img_id, self._summarize(fields))
                 bar.update(len(outputs) * get_world_size())
         writer.flush()
         bar.close()
+
+    def _summarize(self, fields: Dict[str, np.ndarray]) -> dict:
+        """The strategy's summary, with the detections the oracle shows
+        (``det_*``, the strategy's own where it writes them)."""
+        summary = dict(self.strategy.summarize(fields))
+        if self.det_min_score is not None:
+            scores = np.asarray(fields['scores'], np.float32).reshape(-1)
+            keep = scores >= self.det_min_score
+            boxes = np.asarray(fields['bboxes'], np.float32).reshape(-1, 4)
+            labels = np.asarray(fields['labels'], np.int64).reshape(-1)
+            for key, value in zip(DETECTION_FIELDS, (boxes, scores, labels)):
+                summary.setdefault(key, value[keep])
+        return summary
 
     # -- selection -------------------------------------------------------
     def select(self, summaries: Summaries, budget: int,
@@ -221,3 +280,28 @@ class AcquisitionRunner:
         """Run the strategy's ``select`` and check its contract."""
         selection = self.strategy.select(summaries, budget, context, rng)
         return check_selection(self.strategy, selection, summaries.ids, budget)
+
+    def select_for_budget(
+            self, summaries: Summaries, images: Optional[int],
+            boxes: Optional[int], context: SelectionContext,
+            rng: np.random.Generator) -> Tuple[Selection, int, Optional[dict]]:
+        """Select for ``al.budget``: ``images`` per acquisition, or, for a
+        box budget (``boxes`` not None), the strategy's order cut where the
+        oracle's box counts reach ``boxes`` (:mod:`.box_budget`).
+
+        Returns:
+            tuple: The selection, its image count as the budget to record
+            and check, and the cut (None for an image budget).
+        """
+        if boxes is None:
+            return self.select(summaries, images, context, rng), images, None
+        n = len(summaries.ids)
+        first = first_request(boxes, len(context.labeled_ids),
+                              int(np.sum(context.class_counts)), n)
+        sel, cut = select_by_boxes(
+            lambda b, r: self.select(summaries, b, context, r),
+            self.oracle.box_count, boxes, first, n, rng)
+        k = cut['taken']
+        scores = None if sel.scores is None else sel.scores[:k]
+        return Selection(ids=sel.ids[:k], scores=scores, extra=sel.extra), \
+            k, cut

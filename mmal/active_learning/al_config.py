@@ -7,7 +7,9 @@ Example (every key but ``strategy`` has a default)::
         seed=0,                       # all random choices of the loop
         initial=dict(size=40),        # int count | float ratio |
                                       # dict(split_file='labeled.json')
-        budget=20,                    # images per cycle (float: of the pool)
+        budget=20,                    # images per cycle (float: of the pool;
+                                      # dict(boxes=N): images in the
+                                      # strategy's order until N boxes)
         strategy=dict(type='u-random'),
         train_mode='scratch',         # 'scratch' | 'continue' |
                                       # 'finetune_from'
@@ -56,6 +58,18 @@ def _count(value, total: int, name: str, allow_zero=False) -> int:
     return value
 
 
+def _check_box_budget(budget) -> None:
+    """``al.budget=dict(boxes=N)``: exactly that key, N an int >= 1."""
+    if not isinstance(budget, dict):
+        return
+    n = budget.get('boxes')
+    bad = isinstance(n, bool) or not isinstance(n, int) or n < 1
+    if set(budget) != {'boxes'} or bad:
+        raise SplitError('al.budget as a dict must be dict(boxes=N) with N '
+                         'an int >= 1 (boxes per acquisition), got '
+                         f'{budget!r}')
+
+
 @dataclass
 class ALSettings:
     """The parsed ``al`` section; see the module docstring."""
@@ -63,7 +77,7 @@ class ALSettings:
     seed: int
     strategy: dict
     initial: dict
-    budget: Union[int, float]
+    budget: Union[int, float, dict]
     train_mode: str = 'scratch'
     finetune_from: Optional[str] = None
     schedule: dict = field(default_factory=lambda: dict(type='epochs'))
@@ -126,6 +140,7 @@ class ALSettings:
         for key in ('budget', ):
             if key not in al:
                 raise SplitError(f'al.{key} is required')
+        _check_box_budget(al['budget'])
         return cls(
             num_cycles=n,
             seed=seed,
@@ -151,8 +166,18 @@ class ALSettings:
     def num_acquisitions(self) -> int:
         return self.num_cycles - (0 if self.acquire_after_last else 1)
 
-    def budget_images(self, pool_size: int) -> int:
+    def budget_images(self, pool_size: int) -> Optional[int]:
+        """Images per acquisition; None for a box budget."""
+        if self.budget_boxes is not None:
+            return None
         return _count(self.budget, pool_size, 'al.budget')
+
+    @property
+    def budget_boxes(self) -> Optional[int]:
+        """N of ``budget=dict(boxes=N)``, else None."""
+        if isinstance(self.budget, dict):
+            return self.budget['boxes']
+        return None
 
     @property
     def starts_from_model(self) -> bool:
@@ -187,8 +212,8 @@ class ALSettings:
                 "al.initial=0 needs train_mode='finetune_from': cycle 0 is "
                 'then the finetune_from model, evaluated and used for the '
                 'first acquisition without training')
-        if self.num_acquisitions == 0:
-            return
+        if self.num_acquisitions == 0 or self.budget_boxes is not None:
+            return  # a box budget takes as many images as it needs
         budget = self.budget_images(pool_size)
         need = budget * self.num_acquisitions
         left = pool_size - initial

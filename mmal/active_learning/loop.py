@@ -44,7 +44,7 @@ from .pool import Pool, SplitError
 from .reporting import format_table, make_row, write_results
 from .run_lock import RunLock
 from .selection_record import selection_record
-from .splits import (CycleSplit, check_growth, read_initial_split_file,
+from .splits import (CycleSplit, check_growth, read_initial_split,
                      read_selected, read_split, selection_context,
                      update_label_map, write_split)
 from .tracking import ExperimentTracker, check_backends
@@ -148,12 +148,16 @@ class ActiveLearningLoop:
         self.read_only = False
         self._labeled_counts = {}
         self.strategy = build_strategy(self.al.strategy)
+        self.strategy.begin_run({
+            i: img['file_name']
+            for i, img in self.pool.images.items()
+        })
         if self.al.initial.get('split_file'):
-            self.initial_anns = read_initial_split_file(
-                self.al.initial['split_file'], self.pool)
-            initial = len(self.initial_anns)
+            self.initial_ids, self.initial_anns = read_initial_split(
+                self.al.initial, self.pool)
+            initial = len(self.initial_ids)
         else:
-            self.initial_anns = None
+            self.initial_ids = self.initial_anns = None
             initial = self.al.initial_images(len(self.pool))
         self.al.check_sizes(len(self.pool), initial)
         self.al.check_files()
@@ -161,6 +165,12 @@ class ActiveLearningLoop:
                                      and cfg.get('tta_pipeline')):
             raise SplitError('al.test_tta=True needs tta_model and '
                              'tta_pipeline in the config')
+        if self.al.budget_boxes is not None and not getattr(
+                self.oracle, 'counts_boxes', False):
+            raise SplitError(
+                f'al.budget=dict(boxes=...) needs an oracle that counts an '
+                f"image's boxes when it is picked; {oracle_cfg['type']} does "
+                'not (GroundTruthOracle does)')
         self.num_initial = initial
         self.budget = (
             self.al.budget_images(len(self.pool))
@@ -274,10 +284,9 @@ class ActiveLearningLoop:
                         f'{cdir.labeled} holds {split.labeled_ids.size} '
                         f'images; al.initial asks for {self.num_initial}')
                 return split
-            if self.initial_anns is not None:
-                ids = np.array(sorted(self.initial_anns), np.int64)
-                anns = self.initial_anns
-                how = dict(split_file=self.al.initial['split_file'])
+            if self.initial_ids is not None:
+                ids, anns = self.initial_ids, self.initial_anns
+                how = dict(self.al.initial)
             else:
                 rng = np.random.default_rng(self.al.seed_for(_INITIAL, 0))
                 ids = np.sort(
@@ -476,8 +485,10 @@ class ActiveLearningLoop:
         sel_file = ndir.selected
         if ndir.has_split:
             new = read_split(ndir, self.pool)
-            check_growth(split, new, read_selected(sel_file),
-                         recorded_budget(sel_file, self.budget), ndir)
+            sel = read_selected(sel_file)
+            check_growth(split, new, sel,
+                         recorded_budget(sel_file, self.budget), ndir,
+                         self.oracle.labeled_of(sel, ndir))
             return new
         if not osp.exists(sel_file):
             self._select(k, split, ckpt, cdir, sel_file)
@@ -485,16 +496,17 @@ class ActiveLearningLoop:
         def commit():
             sel = read_selected(sel_file)
             new_anns = self.oracle.reveal(sel, ndir)
+            taken = self.oracle.labeled_of(sel, ndir)
             anns = dict(split.annotations)
-            anns.update({int(i): new_anns[int(i)] for i in sel})
+            anns.update({int(i): new_anns[int(i)] for i in taken})
             # The label map first: a crash before labeled.json (the commit
             # marker) redoes both with the same ids.
-            update_label_map(ndir.work_dir, self.pool, split.labeled_ids, sel,
-                             k + 1)
+            update_label_map(ndir.work_dir, self.pool, split.labeled_ids,
+                             taken, k + 1)
             write_split(ndir, self.pool, anns)
             new = read_split(ndir, self.pool)  # validate what was written
             check_growth(split, new, sel,
-                         recorded_budget(sel_file, self.budget), ndir)
+                         recorded_budget(sel_file, self.budget), ndir, taken)
             self._log(f'cycle {k}: {sel.size} images selected with '
                       f'{self.strategy.describe()["type"]} -> {ndir}')
             return new
@@ -527,17 +539,26 @@ class ActiveLearningLoop:
 
         def select():
             context = selection_context(split, self.pool, k)
+            context.train_state = self.acquirer.train_state(ckpt)
             pool = summaries.take(ids)
             if self.strategy.uses_labeled:
                 context.labeled_summaries = summaries.take(split.labeled_ids)
             rng = np.random.default_rng(self.al.seed_for(_SELECT, k))
-            selection = self.acquirer.select(pool, self.budget, context, rng)
+            selection, budget, cut = self.acquirer.select_for_budget(
+                pool, self.budget, self.al.budget_boxes, context, rng)
             t2 = time.time()
             atomic_write_json(
                 selection_record(
-                    selection, self.strategy, self.al.seed, k, ckpt, sha,
-                    self.budget, int(ids.size),
-                    dict(inference_s=t1 - t0, selection_s=t2 - t1)),
+                    selection,
+                    self.strategy,
+                    self.al.seed,
+                    k,
+                    ckpt,
+                    sha,
+                    budget,
+                    int(ids.size),
+                    dict(inference_s=t1 - t0, selection_s=t2 - t1),
+                    box_budget=cut),
                 sel_file,
                 indent=1)
 

@@ -10,6 +10,10 @@ from typing import Optional
 from .pool import SplitError
 
 
+class RunLockBusy(SplitError):
+    """Another live process holds the lock."""
+
+
 class RunLock:
     """An exclusive, non-blocking lock on a work dir.
 
@@ -35,7 +39,7 @@ class RunLock:
         is read-only, where no loop can write either.
 
         Raises:
-            SplitError: Another live process holds the lock.
+            RunLockBusy: Another live process holds the lock.
         """
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
@@ -59,7 +63,7 @@ class RunLock:
                 owner = self._owner(fd)
             os.close(fd)
             owner = owner or 'owner not recorded'
-            raise SplitError(
+            raise RunLockBusy(
                 f'{os.path.dirname(self.path)} is in use by another loop '
                 f'({owner}; lock {self.path}); wait for it to end, stop it, '
                 'or use another --work-dir') from None

@@ -18,13 +18,21 @@ def _jsonable(obj):
     return obj
 
 
-def selection_record(selection: Selection, strategy: BaseStrategy, seed: int,
-                     cycle: int, checkpoint: Optional[str], sha: Optional[str],
-                     budget: int, scored: int, timings: Dict[str,
-                                                             float]) -> dict:
-    """The content of ``selected.json``."""
+def selection_record(selection: Selection,
+                     strategy: BaseStrategy,
+                     seed: int,
+                     cycle: int,
+                     checkpoint: Optional[str],
+                     sha: Optional[str],
+                     budget: int,
+                     scored: int,
+                     timings: Dict[str, float],
+                     box_budget: Optional[dict] = None) -> dict:
+    """The content of ``selected.json``; ``budget`` is the image count
+    selected for; a box budget adds its cut (``box_budget``: boxes, images
+    ranked, images taken, boxes revealed)."""
     scores = selection.scores
-    return dict(
+    out = dict(
         cycle=cycle + 1,
         scored_by_cycle=cycle,
         image_ids=[int(i) for i in selection.ids],
@@ -38,3 +46,6 @@ def selection_record(selection: Selection, strategy: BaseStrategy, seed: int,
         checkpoint_sha256=sha,
         time=time.strftime('%Y-%m-%dT%H:%M:%S%z'),
         timings=timings)
+    if box_budget is not None:
+        out['box_budget'] = box_budget
+    return out

@@ -16,7 +16,7 @@ it was labeled (``null`` while unlabeled). Every file is written atomically;
 import json
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -74,16 +74,27 @@ def read_split(cdir: str, pool: Pool) -> CycleSplit:
     return CycleSplit(np.sort(lab_ids), np.sort(unl_ids), anns)
 
 
-def check_growth(prev: CycleSplit, cur: CycleSplit, selected: np.ndarray,
-                 budget: int, where: str) -> None:
-    """Check that ``cur`` is ``prev`` plus exactly the ``selected`` images,
-    and that ``selected`` has ``min(budget, unlabeled)`` images."""
+def check_growth(prev: CycleSplit,
+                 cur: CycleSplit,
+                 selected: np.ndarray,
+                 budget: int,
+                 where: str,
+                 labeled: Optional[np.ndarray] = None) -> None:
+    """Check that ``cur`` is ``prev`` plus exactly the ``labeled`` images
+    (default: all ``selected``; an oracle accepting a partial campaign
+    labels some of them), and that ``selected`` has ``min(budget,
+    unlabeled)`` images."""
     want = min(budget, prev.unlabeled_ids.size)
     if selected.size != want:
         raise SplitError(f'{where}: {selected.size} images were selected; '
                          f'the budget is {budget} with '
                          f'{prev.unlabeled_ids.size} unlabeled')
-    expect = np.union1d(prev.labeled_ids, selected)
+    if labeled is None:
+        labeled = selected
+    elif np.setdiff1d(labeled, selected).size:
+        raise SplitError(f'{where}: the oracle labeled images that were '
+                         'not selected')
+    expect = np.union1d(prev.labeled_ids, labeled)
     if not np.array_equal(expect, cur.labeled_ids):
         raise SplitError(f'{where}: the labeled set is not the previous '
                          'cycle\'s labeled set plus the selected images')
@@ -170,6 +181,42 @@ def read_initial_split_file(path: str, pool: Pool) -> Dict[int, List[dict]]:
                 f'initial split file {path!r}: image {img["id"]} is '
                 f'{img["file_name"]!r} but {ref["file_name"]!r} in the pool')
     return _annotations_by_image(data, ids, pool, path)
+
+
+def read_initial_split(
+        initial: dict,
+        pool: Pool) -> Tuple[np.ndarray, Optional[Dict[int, List[dict]]]]:
+    """The initial labeled images of ``al.initial=dict(split_file=...)``.
+
+    Without ``format`` the file is a COCO json of the labeled images with
+    their annotations (:func:`read_initial_split_file`); the ids come back
+    sorted. With ``format`` (a registered split format of another codebase,
+    see :mod:`mmal.active_learning.split_formats`, its options beside it)
+    ``split_file`` is that codebase's labeled file of its first round, or
+    its run folder (whose cycle 0 is taken); its file names are matched to
+    the pool, the ids come back in the file's order and the annotations
+    are None (the oracle reveals them).
+
+    Returns:
+        tuple: ids (L,) and annotations (image id -> annotations) or None.
+    """
+    opts = dict(initial)
+    path = opts.pop('split_file')
+    fmt = opts.pop('format', None)
+    if fmt is None:
+        anns = read_initial_split_file(path, pool)
+        return np.array(sorted(anns), np.int64), anns
+    from .split_formats import NameMatcher, build_split_format
+    history = build_split_format(dict(type=fmt, **opts)).read(path)
+    if 0 not in history:
+        raise SplitError(f'al.initial.split_file {path!r} ({fmt}) holds no '
+                         f'initial split (cycle 0); cycles found: '
+                         f'{sorted(history)}')
+    rec = history[0]
+    ids = NameMatcher.of_pool(pool).ids(
+        rec.labeled, f'initial split file (al.initial.split_file, {fmt}) '
+        f'{rec.file!r}')
+    return ids, None
 
 
 def _annotations_by_image(data: dict, ids: np.ndarray, pool: Pool,

@@ -411,6 +411,27 @@ class RowMatrix:
             yield int(start), x.to(device, torch.float32)
             _release([self.maps[p]])
 
+    def iter_selected(self, mask: np.ndarray):
+        """``(index, x)`` per block with rows in the boolean ``mask`` (P,):
+        ``index`` their row numbers, ``x`` those rows only, as a float32
+        tensor on :attr:`device` (the other rows are not read); the pages
+        of each block are released after use."""
+        mask = np.asarray(mask, dtype=bool)
+        resident = self._upload()
+        for b, (start,
+                (p, block)) in enumerate(zip(self.starts[:-1], self.blocks)):
+            local = np.flatnonzero(mask[start:start + len(block)])
+            if not len(local):
+                continue
+            if resident:
+                x = self._resident[b][torch.from_numpy(local).to(
+                    self.device)].float()
+            else:
+                x = torch.from_numpy(np.asarray(block[local])).to(
+                    self.device, torch.float32)
+                _release([self.maps[p]])
+            yield int(start) + local, x
+
 
 # ----------------------------------------------------------------------------
 # on disk

@@ -19,8 +19,12 @@ change of layout is a change of this file only::
         checkpoint.json       training done: final checkpoint + sha256
         metrics.json          evaluation done
         acquisition/          summaries of the pool pass with cycle k's model
-        to_annotate.json/txt  a manual oracle's request
-        annotated.json        the annotators' answer
+        to_annotate.json/txt  a manual oracle's request (to_annotate.json:
+                              plain COCO; label_studio_tasks.json +
+                              label_studio_config.xml or
+                              cvat_coco_instances.json for those tools)
+        annotated.json        the annotators' answer (the tool's export)
+        accepted.json         the images taken from a partial campaign
         visualization/        tools/analysis/visualize_selection.py output
 """
 import json

@@ -8,17 +8,18 @@ from mmal.strategies import (Selection, SelectionContext, StrategyError,
 
 
 def select_images(
-    strategy_cfg: dict,
-    detections: Mapping[int, Mapping[str, np.ndarray]],
-    budget: int,
-    labeled: Optional[Union[Iterable[int], Mapping[int, np.ndarray]]] = None,
-    seed: int = 0,
-    num_classes: Optional[int] = None,
-    cycle: int = 0,
-    labeled_detections: Optional[Mapping[int, Mapping[str,
-                                                      np.ndarray]]] = None,
-    history: Sequence[Mapping] = ()
-) -> Selection:
+        strategy_cfg: dict,
+        detections: Mapping[int, Mapping[str, np.ndarray]],
+        budget: int,
+        labeled: Optional[Union[Iterable[int], Mapping[int,
+                                                       np.ndarray]]] = None,
+        seed: int = 0,
+        num_classes: Optional[int] = None,
+        cycle: int = 0,
+        labeled_detections: Optional[Mapping[int, Mapping[str,
+                                                          np.ndarray]]] = None,
+        history: Sequence[Mapping] = (),
+        train_state: Optional[Mapping[str, np.ndarray]] = None) -> Selection:
     """Select images in memory, without a detector or files.
 
     Args:
@@ -39,6 +40,9 @@ def select_images(
         history (Sequence[Mapping]): The ``extra`` of earlier selections,
             oldest first, for strategies that use them (see
             ``BaseStrategy.begin_cycle``). Defaults to none.
+        train_state (Mapping, optional): What training hooks saved with the
+            checkpoint, for strategies that declare ``train_state`` (e.g.
+            PPAL's ``class_quality``, (C,)). Defaults to None.
 
     Returns:
         Selection: ``ids`` (pick order) and, when the strategy scores
@@ -87,7 +91,11 @@ def select_images(
         cycle=cycle,
         labeled_summaries=(summarize(labeled_detections)
                            if strategy.uses_labeled
-                           and labeled_detections is not None else None))
+                           and labeled_detections is not None else None),
+        train_state=({
+            k: np.asarray(v)
+            for k, v in train_state.items()
+        } if train_state is not None else None))
     pool = np.array(sorted(summaries.ids), dtype=np.int64)
     selection = strategy.select(summaries, budget, context,
                                 np.random.default_rng(seed))

@@ -58,6 +58,16 @@ FIELDS: Dict[str, str] = {
     'classes of the pool when emulating with GroundTruthOracle)',
     'loss':
     '() float, a per-image loss',
+    'pass_ious':
+    "(P, N) float: in each of the P extra passes the strategy declares "
+    '(extra_passes), the IoU of the detection that best overlaps each of '
+    "the N detections (0: the pass has none)",
+    'pass_cls_probs':
+    '(P, N, C + 1) float: the class distribution of that best-overlapping '
+    'detection (background one-hot when the pass has none)',
+    'pass_class_scores':
+    '(P, C) float: the highest detection score of each class in each '
+    'extra pass (0: no detection of the class)',
 }
 
 #: Fields that need a forward pass of the detector.
@@ -92,6 +102,10 @@ class SelectionContext:
         labeled_summaries (Mapping, optional): Summaries of the labeled
             images, for strategies with ``uses_labeled = True`` (e.g.
             core-set, whose initial centres are the labeled images).
+        train_state (Mapping, optional): The entries named in the
+            strategy's :attr:`BaseStrategy.train_state` that training hooks
+            saved with the scoring checkpoint (e.g. PPAL's class-wise
+            difficulty ``class_quality``, (C,)), as numpy arrays.
     """
     labeled_ids: np.ndarray
     class_counts: np.ndarray
@@ -99,6 +113,7 @@ class SelectionContext:
     num_classes: int
     cycle: int = 0
     labeled_summaries: Optional[Mapping[int, Mapping[str, np.ndarray]]] = None
+    train_state: Optional[Mapping[str, np.ndarray]] = None
 
 
 @dataclass
@@ -131,6 +146,15 @@ class BaseStrategy:
     #: Keys of :data:`DISPLAY_FIELDS` that :meth:`summarize` writes, for
     #: tools (recorded with the summaries).
     display_fields: Tuple[str, ...] = ()
+    #: Entries of the scoring checkpoint's train state (saved by a training
+    #: hook that declares them, see ``mmal.engine.hooks.TrainStateHook``)
+    #: that :meth:`select` reads from ``context.train_state``.
+    train_state: Tuple[str, ...] = ()
+    #: Extra forward passes per image, as configs of
+    #: :data:`mmal.registry.PROBE_PASSES` (e.g. ``dict(type='DropoutPass',
+    #: times=10)``), run after the detector's own pass; they provide the
+    #: ``pass_*`` fields, whose P is the sum of their ``times``.
+    extra_passes: Tuple[dict, ...] = ()
 
     def summarize(self, fields: Mapping[str, np.ndarray]) -> Dict[str, object]:
         """Reduce one image's fields to what :meth:`select` needs.
@@ -156,6 +180,13 @@ class BaseStrategy:
         features for image ``img_id`` (given to :meth:`summarize` as
         ``query_boxes``). Defaults to none."""
         return np.zeros((0, 4), np.float32)
+
+    def begin_run(self, file_names: Mapping[int, str]) -> None:
+        """Called once on every process when a run starts, before any
+        work, with the pool's file names (image id -> ``file_name``), for
+        strategies that refer to images by file name (``replay``). Raise
+        :class:`StrategyError` to refuse the run. Does nothing by default.
+        """
 
     def begin_cycle(self, cycle: int, history: Sequence[Mapping] = ()) -> None:
         """Called on every process before the pool pass of a cycle (so
@@ -188,6 +219,19 @@ class BaseStrategy:
                     f'{what} (context.labeled_summaries) as initial centres')
             return {}
         return labeled
+
+    def train_state_entry(self, context: SelectionContext,
+                          name: str) -> np.ndarray:
+        """Entry ``name`` of ``context.train_state``; an error naming it
+        and the hook that saves it when it is missing."""
+        state = context.train_state or {}
+        if name not in state:
+            raise StrategyError(
+                f'{type(self).__name__} needs {name!r} from the training '
+                'state saved with the checkpoint (context.train_state), got '
+                f'{sorted(state)}: train with a hook that saves it (see '
+                'mmal.engine.hooks.TrainStateHook)')
+        return np.asarray(state[name])
 
 
 def check_selection(strategy: BaseStrategy, selection: Selection,

@@ -28,6 +28,7 @@ from .base_strategy import (BaseStrategy, Selection, SelectionContext,
                             StrategyError)
 from .functional import box_in_box_pairs, kmeanspp_images
 from .functional.box_in_box import BOX_ARITHMETIC, PAIRING
+from .functional.k_center import EXACT
 from .functional.kmeanspp import SAMPLING
 
 FILL_UP = ('random', )
@@ -109,6 +110,10 @@ class BiB(BaseStrategy):
             8192.
         device (str): Where distances are computed: ``'auto'`` (the GPU of
             rank 0 when there is one), ``'cpu'`` or ``'cuda'``.
+        exact (str): ``'pruned'``: k-means++ with triangle-inequality
+            pruning (the same picks, fewer distances;
+            :func:`~mmal.strategies.functional.kmeanspp_images_pruned`) or
+            the unpruned ``'reference'``. Defaults to 'pruned'.
     """
 
     uses_labeled = True
@@ -130,7 +135,10 @@ class BiB(BaseStrategy):
                  projection_dim: Optional[int] = None,
                  projection_seed: int = 0,
                  block_size: int = 8192,
-                 device: str = 'auto'):
+                 device: str = 'auto',
+                 exact: str = 'pruned'):
+        if exact not in EXACT:
+            raise ValueError(f'exact must be one of {EXACT}, got {exact!r}')
         if pairing not in PAIRING:
             raise ValueError(f'pairing must be one of {PAIRING}, got '
                              f'{pairing!r}')
@@ -193,13 +201,14 @@ class BiB(BaseStrategy):
         self.projection_seed = projection_seed
         self.block_size = block_size
         self.device = device
+        self.exact = exact
         self._projection: Optional[np.ndarray] = None
 
     #: Hyper-parameters recorded by :meth:`describe`.
     recorded = ('mu', 'delta', 'score_thr', 'use_image_labels', 'pairing',
                 'box_arithmetic', 'sampling', 'local_trials', 'pair_features',
                 'later_pairs', 'fill_up', 'projection_dim', 'projection_seed',
-                'block_size', 'device')
+                'block_size', 'device', 'exact')
 
     def describe(self) -> dict:
         """The config plus every effective hyper-parameter (defaults
@@ -359,6 +368,7 @@ class BiB(BaseStrategy):
                 centres.shape[1] != matrix.dim:
             raise StrategyError(f'BiB: labeled pairs have {centres.shape[1]}'
                                 f'-d features, the pool {matrix.dim}-d')
+        stats: Dict[str, int] = {}
         picked, values = kmeanspp_images(
             matrix,
             pair_image,
@@ -368,7 +378,9 @@ class BiB(BaseStrategy):
             centers=centres if len(centres) else None,
             preselected=pre,
             sampling=self.sampling,
-            local_trials=trials)
+            local_trials=trials,
+            exact=self.exact,
+            stats=stats)
         chosen = pre + picked
         # the pairs of the images whose pairs became centres, for the next
         # cycles (later_pairs='recorded')
@@ -395,7 +407,8 @@ class BiB(BaseStrategy):
                 local_trials=int(trials),
                 local_trials_k=k,
                 score_thr=self.threshold(context.cycle),
-                pair_boxes=recorded))
+                pair_boxes=recorded,
+                **stats))
 
     def num_trials(self, budget: int,
                    context: SelectionContext) -> Tuple[int, Optional[int]]:

@@ -9,6 +9,7 @@ import numpy as np
 from mmal.registry import STRATEGIES
 from .base_strategy import BaseStrategy, Selection, SelectionContext
 from .functional import distribution_entropy, greedy_k_center
+from .functional.k_center import EXACT
 
 DEVICES = ('auto', 'cpu', 'cuda')
 
@@ -23,16 +24,23 @@ class CoreSet(BaseStrategy):
         device (str): Where distances are computed: ``'auto'`` (mmengine's
             device: the GPU of rank 0 when there is one), ``'cpu'`` or
             ``'cuda'``. Defaults to 'auto'.
+        exact (str): ``'pruned'``: greedy k-center with triangle-inequality
+            pruning (the same picks, fewer distances, on the CPU;
+            :func:`~mmal.strategies.functional.greedy_k_center_pruned`) or
+            the unpruned lazy ``'reference'``. Defaults to 'pruned'.
     """
 
     requires = ('img_feat', )
     uses_labeled = True
 
-    def __init__(self, device: str = 'auto'):
+    def __init__(self, device: str = 'auto', exact: str = 'pruned'):
         if device not in DEVICES:
             raise ValueError(f'device must be one of {DEVICES}, got '
                              f'{device!r}')
+        if exact not in EXACT:
+            raise ValueError(f'exact must be one of {EXACT}, got {exact!r}')
         self.device = device
+        self.exact = exact
 
     def summarize(self, fields):
         return {
@@ -51,9 +59,16 @@ class CoreSet(BaseStrategy):
         x = summaries.stack('img_feat', np.float32, device=self.device)
         centers = labeled.stack('img_feat', np.float16) if len(labeled) \
             else np.zeros((0, x.shape[1]), np.float16)
-        rows, values = greedy_k_center(x, budget, rng, centers,
-                                       self.weights(summaries))
-        return Selection(ids=summaries.ids[rows], scores=values)
+        stats: dict = {}
+        rows, values = greedy_k_center(
+            x,
+            budget,
+            rng,
+            centers,
+            self.weights(summaries),
+            exact=self.exact,
+            stats=stats)
+        return Selection(ids=summaries.ids[rows], scores=values, extra=stats)
 
 
 @STRATEGIES.register_module(name=['CoreSetEnt', 'core-set-ent'])

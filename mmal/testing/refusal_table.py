@@ -9,7 +9,8 @@ rows of the cases a session ran::
 
     MMAL_WRITE_REFUSALS=1 python -m pytest tests/test_active_learning
 
-(``tools/run_tests.sh`` runs the whole suite; the whole suite with
+(``tools/run_tests.sh`` runs the whole suite, its workers merging their
+rows under a lock; the whole suite in one process with
 ``MMAL_WRITE_REFUSALS=rebuild`` drops rows whose test is gone.)
 """
 import os

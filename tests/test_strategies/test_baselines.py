@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from mmal.apis import select_images
 from mmal.registry import STRATEGIES
-from mmal.strategies import RankingStrategy, StrategyError
+from mmal.strategies import RankingStrategy, StrategyError, build_strategy
 from mmal.strategies.functional import (greedy_k_center,
                                         nearest_center_distances)
 
@@ -24,10 +24,23 @@ def registered_strategies():
         for names in by_class.values())
 
 
+def contract_cfg(name, pool_ids, budget):
+    """``dict(type=name)``; a strategy that cannot be built from its
+    defaults (replay needs the picks it replays) declares an ``example``
+    class method giving hyper-parameters that work on a given pool."""
+    cls = STRATEGIES.get(name)
+    if not hasattr(cls, 'example'):
+        return dict(type=name)
+    extra = cls.example(sorted(pool_ids), budget, np.random.default_rng(0))
+    return dict(type=name, **extra)
+
+
 def test_every_registered_strategy_is_in_the_contract_test():
     names = registered_strategies()
     assert len(names) == len(set(STRATEGIES.module_dict.values()))
     assert {'u-random', 'enms-divproto', 'bib', 'core-set'} <= set(names)
+    for name in names:  # built from its defaults, or from its example
+        build_strategy(contract_cfg(name, [1, 2, 3], 2))
 
 
 UNIFORM = np.full((1, 4), 0.25)  # C = 3 classes + background
@@ -161,6 +174,10 @@ def detections(draw, n_images):
             query_feats=np.zeros((0, 5)),
             img_feat=rng.normal(size=6),
             loss=rng.uniform(0, 2),
+            # two extra passes (MC-dropout, CALD's views)
+            pass_ious=rng.uniform(0, 1, (2, n)),
+            pass_cls_probs=rng.dirichlet(np.ones(4), (2, n)),
+            pass_class_scores=rng.uniform(0, 1, (2, 3)),
             img_labels=np.unique(labels))
     return pool
 
@@ -177,13 +194,15 @@ def test_every_strategy_keeps_the_contract(data):
 
     def run(name):
         return select_images(
-            dict(type=name),
+            contract_cfg(name, pool, budget),
             pool,
             budget,
             labeled=box_labels,
             labeled_detections=labeled,
             seed=3,
-            num_classes=3).ids.tolist()
+            num_classes=3,
+            train_state=dict(
+                class_quality=np.array([0.2, 0.5, 0.9]))).ids.tolist()
 
     for name in registered_strategies():
         ids = run(name)

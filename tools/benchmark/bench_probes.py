@@ -4,6 +4,8 @@ over a plain ``model.test_step(batch)``, per detector config.
     python tools/benchmark/bench_probes.py                  # every config
     python tools/benchmark/bench_probes.py --images 4 \
         --configs configs/toy/ssd_r18_toy.py
+    python tools/benchmark/bench_probes.py --images 2 \
+        --configs mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py  # mmdet's
 
 Each detector is built from its config, randomly initialised (any
 ``Pretrained`` ``init_cfg`` is dropped, so nothing downloads), with every
@@ -53,13 +55,35 @@ CONFIGS = [
     'configs/toy/retinanet_r18_fpn_toy.py',
     'configs/toy/ssd_r18_toy.py',
 ]
+#: Query-based detectors, from mmdet's own configs (``mmdet::`` names).
+QUERY_CONFIGS = [
+    'mmdet::detr/detr_r50_8xb2-150e_coco.py',
+    'mmdet::deformable_detr/'
+    'deformable-detr-refine-twostage_r50_16xb2-50e_coco.py',
+    'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py',
+    'mmdet::sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py',
+]
+#: Dense / one-stage detectors and Cascade R-CNN, from mmdet's own configs.
+DENSE_CONFIGS = [
+    'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+    'mmdet::atss/atss_r50_fpn_1x_coco.py',
+    'mmdet::gfl/gfl_r50_fpn_1x_coco.py',
+    'mmdet::tood/tood_r50_fpn_1x_coco.py',
+    'mmdet::vfnet/vfnet_r50_fpn_1x_coco.py',
+    'mmdet::yolox/yolox_s_8xb8-300e_coco.py',
+    'mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py',
+    'mmdet::cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py',
+]
 FIELDS = ('bboxes', 'scores', 'labels', 'cls_probs', 'feats', 'img_feat')
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
         description='probe adapter overhead over plain test_step')
-    p.add_argument('--configs', nargs='+', default=CONFIGS)
+    p.add_argument(
+        '--configs',
+        nargs='+',
+        default=CONFIGS + QUERY_CONFIGS + DENSE_CONFIGS)
     p.add_argument(
         '--device',
         default='cpu',
@@ -132,14 +156,27 @@ def low_thresholds(test_cfg, max_per_img: int) -> None:
 
 
 def cls_layers(model):
-    """The layers that output class logits (Faster R-CNN ``fc_cls``,
-    RetinaNet ``retina_cls``, the last conv of each SSD ``cls_convs``)."""
+    """The layers that output class logits (Faster R-CNN ``fc_cls``, every
+    Cascade R-CNN stage's, RetinaNet ``retina_cls``, the dense-head
+    adapters' ``cls_layers``, the last conv of each SSD ``cls_convs``)."""
+    from mmal.models.probes import (DenseHeadProbe, GFLHeadProbe,
+                                    TOODHeadProbe, YOLOXHeadProbe)
     roi_head = getattr(model, 'roi_head', None)
     if roi_head is not None:
-        return [roi_head.bbox_head.fc_cls]
+        heads = roi_head.bbox_head
+        heads = heads if isinstance(heads, torch.nn.ModuleList) else [heads]
+        return [h.fc_cls for h in heads]  # every Cascade R-CNN stage
     head = model.bbox_head
     if hasattr(head, 'retina_cls'):
         return [head.retina_cls]
+    known = next(
+        (a.cls_layer(head)
+         for a in (DenseHeadProbe, GFLHeadProbe, TOODHeadProbe, YOLOXHeadProbe)
+         if a.cls_layer(head)), None)
+    if known is not None:  # the dense-head adapters' classification layers
+        layer = getattr(head, known)
+        return list(layer) if isinstance(layer, torch.nn.ModuleList) \
+            else [layer]
     out = []
     for branch in head.cls_convs:
         convs = [m for m in branch.modules() if isinstance(m, torch.nn.Conv2d)]
@@ -158,13 +195,20 @@ def make_images(root: str, num: int) -> dict:
     return make_toy_benchmark(root, num_train=1, num_val=num, seed=0)
 
 
-def build(config: str, root: str, ann_file: str, args, checkpoint=None):
+def load_config(config: str):
+    """The config of a path under the repository or an ``mmdet::`` name."""
     from mmengine.config import Config
+    if '::' in config:  # resolved through _base_ (mmengine's scopes)
+        return Config.fromstring(f'_base_ = {config!r}', '.py')
+    return Config.fromfile(osp.join(REPO, config))
+
+
+def build(config: str, root: str, ann_file: str, args, checkpoint=None):
     from mmengine.runner import Runner
 
     from mmal.active_learning import innermost_dataset
     from mmal.registry import MODELS
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = load_config(config)
     strip_pretrained(cfg.model)
     low_thresholds(cfg.model.test_cfg, args.max_per_img)
     loader = cfg.test_dataloader

@@ -1,5 +1,7 @@
 from typing import Dict, List, Optional, Sequence
 
+import numpy as np
+
 from ..pool import Pool
 
 
@@ -22,6 +24,16 @@ class BaseOracle:
             that name image files). Defaults to None.
     """
 
+    #: Whether :meth:`box_count` knows an image's boxes when it is picked
+    #: (a box budget, ``al.budget=dict(boxes=N)``, needs it).
+    counts_boxes: bool = False
+
+    #: Detections of the current model at or above this score are kept
+    #: with the pool pass's summaries (``det_boxes`` / ``det_scores`` /
+    #: ``det_labels``) for an oracle that shows them to annotators; None:
+    #: the oracle does not ask for them.
+    pre_annotation_min_score: Optional[float] = None
+
     def __init__(self, pool: Pool, img_dir: Optional[str] = None):
         self.pool = pool
         self.img_dir = img_dir
@@ -39,6 +51,20 @@ class BaseOracle:
             AnnotationRequired: The annotations are not available yet.
         """
         raise NotImplementedError
+
+    def labeled_of(self, image_ids: Sequence[int],
+                   request_dir: str) -> np.ndarray:
+        """The images of ``image_ids`` that :meth:`reveal` labeled, in
+        their order: all of them, except for an oracle that accepts a
+        partial annotation campaign (the others go back to the unlabeled
+        pool). Asked by the loop after ``reveal``."""
+        return np.asarray(image_ids, np.int64).reshape(-1)
+
+    def box_count(self, img_id: int) -> int:
+        """The boxes an annotator draws on ``img_id``, for oracles with
+        :attr:`counts_boxes`."""
+        raise NotImplementedError(
+            f'{type(self).__name__} does not count boxes before annotation')
 
     def image_labels(self, img_id: int):
         """Image-level label indices an emulating strategy may use, (K,).

@@ -21,6 +21,8 @@ class GroundTruthOracle(BaseOracle):
             over the ground-truth box classes. Defaults to False.
     """
 
+    counts_boxes = True
+
     def __init__(self, pool, img_dir=None, use_image_labels: bool = False):
         super().__init__(pool, img_dir)
         self.use_image_labels = use_image_labels and pool.has_image_labels()
@@ -31,6 +33,10 @@ class GroundTruthOracle(BaseOracle):
             int(i): list(self.pool.anns_by_image[int(i)])
             for i in image_ids
         }
+
+    def box_count(self, img_id: int) -> int:
+        """The image's boxes in the pool's annotation file."""
+        return len(self.pool.anns_by_image[int(img_id)])
 
     def image_labels(self, img_id: int) -> np.ndarray:
         if self.use_image_labels:

@@ -7,9 +7,14 @@ import torch
 
 from mmal.registry import PROBES
 from mmal.strategies import StrategyError
-from .base_probe import model_name
+from .base_probe import model_name, overridden
+from .class_distribution import sigmoid_distribution
 from .score_tracing_probe import ScoreTracingProbe
 from .tracing import rescale_boxes
+
+#: ``BaseDenseHead``'s post-processing, which the dense-head adapters model.
+DENSE_POST_METHODS = ('predict_by_feat', '_predict_by_feat_single',
+                      '_bbox_post_process')
 
 
 @PROBES.register_module()
@@ -43,9 +48,17 @@ class AnchorHeadProbe(ScoreTracingProbe):
     @classmethod
     def mismatch(cls, model) -> Optional[str]:
         from mmdet.models.dense_heads import AnchorHead
-        return cls._head_mismatch(
+        from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
+        reason = cls._head_mismatch(
             model, AnchorHead, 'an anchor-based dense head (an mmdet '
             'AnchorHead, e.g. RetinaHead)')
+        head = getattr(model, 'bbox_head', None)
+        changed = [] if reason else overridden(head, BaseDenseHead,
+                                               DENSE_POST_METHODS)
+        if changed:
+            return (f'needs BaseDenseHead\'s own post-processing; '
+                    f'{type(head).__name__} overrides {changed}')
+        return reason
 
     @classmethod
     def provided_fields(cls, model) -> Tuple[str, ...]:
@@ -59,7 +72,8 @@ class AnchorHeadProbe(ScoreTracingProbe):
         hints = [super().hint(model, missing)]
         if 'feats' in missing:
             hints.append('mmal knows the classification-branch feature of '
-                         'RetinaHead and SSDHead only')
+                         'RetinaHead, SSDHead and heads with a known '
+                         'classification layer (DenseHeadProbe.cls_layers)')
         return '; '.join(h for h in hints if h)
 
     def _register_hooks(self) -> None:
@@ -131,9 +145,7 @@ class AnchorHeadProbe(ScoreTracingProbe):
         rows = self._match(fg_all, sample, decode)
         if head.use_sigmoid_cls:
             # C independent sigmoids: background = 1 - max, normalised
-            p = fg_all[rows]
-            dist = torch.cat([p, 1 - p.max(dim=1, keepdim=True)[0]], dim=1)
-            dist = dist / dist.sum(dim=1, keepdim=True).clamp(min=1e-12)
+            dist = sigmoid_distribution(fg_all[rows])
         else:
             dist = torch.cat(probs)[rows]
         feats = None

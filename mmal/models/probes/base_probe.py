@@ -36,6 +36,14 @@ def describe_model(model) -> str:
     return model_name(model)
 
 
+def overridden(obj, base, methods: Sequence[str]) -> List[str]:
+    """The ``methods`` of ``base`` that ``obj``'s class overrides (an
+    adapter that models ``base``'s arithmetic does not fit those)."""
+    return [
+        m for m in methods if getattr(type(obj), m) is not getattr(base, m)
+    ]
+
+
 class BaseProbe:
     """Run a detector and return the requested per-image fields.
 

@@ -1,9 +1,11 @@
 """Pick and build the probe adapter of a detector by asking the adapters."""
 from typing import List, Sequence, Type
 
-from mmal.registry import PROBES
+from mmal.registry import PROBE_PASSES, PROBES
 from mmal.strategies import FIELDS, StrategyError
 from .base_probe import BaseProbe, describe_model
+from .extra_pass import PASS_FIELDS, PASS_NEEDS
+from .extra_pass_probe import ExtraPassProbe
 
 
 def probe_adapters() -> List[Type[BaseProbe]]:
@@ -16,7 +18,8 @@ def probe_adapters() -> List[Type[BaseProbe]]:
 
 def build_probe(model,
                 fields: Sequence[str],
-                score_tol: float = 1e-6) -> BaseProbe:
+                score_tol: float = 1e-6,
+                passes: Sequence = ()) -> BaseProbe:
     """Build the first adapter that fits ``model`` and provides ``fields``.
 
     Every registered adapter is asked, in :func:`probe_adapters` order,
@@ -31,6 +34,11 @@ def build_probe(model,
         score_tol (float): Relative tolerance of score tracing (see
             :class:`mmal.models.probes.ScoreTracingProbe`). Defaults to
             1e-6.
+        passes (Sequence[dict]): Configs of extra passes
+            (:data:`mmal.registry.PROBE_PASSES`, a strategy's
+            ``extra_passes``) that provide the ``pass_*`` fields; the
+            adapter is then built with the fields the matching needs and
+            wrapped in :class:`ExtraPassProbe`. Defaults to none.
 
     Returns:
         BaseProbe: The adapter, to use as a context manager whose
@@ -42,6 +50,28 @@ def build_probe(model,
             or the chosen adapter refuses the model's test config.
     """
     fields = tuple(fields)
+    wanted = tuple(f for f in fields if f in PASS_FIELDS)
+    if wanted or passes:
+        if not passes:
+            raise StrategyError(f'fields {list(wanted)} come from extra '
+                                'passes, and none are declared (the '
+                                "strategy's extra_passes)")
+        built = []
+        for cfg in passes:
+            try:
+                p = PROBE_PASSES.build(dict(cfg))
+            except (KeyError, TypeError, ValueError) as e:
+                raise StrategyError(f'extra pass {dict(cfg)!r}: {e}') from None
+            reason = p.mismatch(model)
+            if reason is not None:
+                raise StrategyError(f'extra pass {type(p).__name__} cannot '
+                                    f'run on {describe_model(model)}: '
+                                    f'{reason}')
+            built.append(p)
+        base = tuple(f for f in fields if f not in PASS_FIELDS)
+        base += tuple(f for f in PASS_NEEDS if f not in base)
+        return ExtraPassProbe(
+            build_probe(model, base, score_tol), built, fields)
     answers = []
     for adapter in probe_adapters():
         reason = adapter.mismatch(model)

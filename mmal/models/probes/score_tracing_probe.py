@@ -24,6 +24,11 @@ class ScoreTracingProbe(BaseProbe):
     provides = ('cls_probs', 'feats')
     #: What a detection is traced to, for messages.
     source = 'source'
+    #: Set True to keep, per image of the last :meth:`run`, ``dict(rows,
+    #: boxes)`` in :attr:`sources`: the traced source rows and their boxes
+    #: decoded as the head does (original-image pixels); for checks, off
+    #: in acquisition.
+    record_sources: bool = False
 
     def __init__(self, model, fields, score_tol: float = 1e-6):
         super().__init__(model, fields, score_tol)
@@ -52,11 +57,20 @@ class ScoreTracingProbe(BaseProbe):
                 f'or score factors rewrite (test_cfg nms={dict(nms)}); use '
                 'plain nms for the pool pass')
 
+    def run(self, batch):
+        self.sources = []
+        return super().run(batch)
+
     def _match(self, probs_fg: torch.Tensor, sample, decode) -> torch.Tensor:
         """(N,) source row of every detection of ``sample``; see
-        :func:`match_sources`."""
-        return match_sources(probs_fg, sample, decode, self.score_tol,
+        :func:`match_sources`. Records the sources when
+        :attr:`record_sources` is set."""
+        rows = match_sources(probs_fg, sample, decode, self.score_tol,
                              self.source)
+        if self.record_sources:
+            labels = sample.pred_instances.labels
+            self.sources.append(dict(rows=rows, boxes=decode(rows, labels)))
+        return rows
 
     def _trace(self, b: int,
                sample) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:

@@ -53,8 +53,16 @@ class TwoStageRoIProbe(ScoreTracingProbe):
         if 'feats' in self.fields:
             self._hook(roi_head.bbox_head.fc_cls, 'feat', pre=True)
 
+    def _final_bbox_head(self):
+        """The bbox head that makes the detections."""
+        return self.model.roi_head.bbox_head
+
+    def _head_outputs(self):
+        """(R, C + 1) logits and deltas the detections are made from."""
+        return self._store['head']
+
     def _trace(self, b: int, sample):
-        head = self.model.roi_head.bbox_head
+        head = self._final_bbox_head()
         n_cls = head.num_classes
         if 'rois' not in self._store:  # no proposals in the whole batch
             rois = torch.zeros((0, 5))
@@ -63,7 +71,7 @@ class TwoStageRoIProbe(ScoreTracingProbe):
             feat = torch.zeros((0, head.fc_cls.in_features))
         else:
             rois = self._store['rois'][1]
-            logits, deltas = self._store['head']
+            logits, deltas = self._head_outputs()
             mine = rois[:, 0] == b
             rois, logits, deltas = rois[mine], logits[mine], deltas[mine]
             feat = (

@@ -9,6 +9,10 @@ from typing import Optional
 import numpy as np
 import torch
 
+#: ``'pruned'`` (triangle-inequality pruning, same picks) or the unpruned
+#: ``'reference'``.
+EXACT = ('pruned', 'reference')
+
 
 def _sq_norms(x: torch.Tensor) -> torch.Tensor:
     """Squared row norms, without an (N, D) temporary."""
@@ -18,26 +22,34 @@ def _sq_norms(x: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def nearest_center_distances(x: torch.Tensor,
                              centers,
-                             block: int = 1024) -> torch.Tensor:
+                             block: int = 1024,
+                             return_index: bool = False):
     """Euclidean distance of each row of ``x`` to its nearest row of
     ``centers`` (``inf`` when there are none); ``centers`` (numpy or torch,
-    any float dtype) is moved to ``x``'s device ``block`` rows at a time
-    and ``x`` is processed ``8 * block`` rows at a time, so the largest
-    temporary is ``8 * block`` x ``block``."""
-    out = torch.full((len(x), ), float('inf'), device=x.device)
+    any float dtype) is moved to ``x``'s device and dtype ``block`` rows
+    at a time and ``x`` is processed ``8 * block`` rows at a time, so the
+    largest temporary is ``8 * block`` x ``block``. With ``return_index``, also
+    the (N,) row of that nearest centre (-1 when there are none)."""
+    out = torch.full((len(x), ), float('inf'), device=x.device, dtype=x.dtype)
+    arg = torch.full((len(x), ), -1, dtype=torch.long, device=x.device)
     if len(centers) == 0:
-        return out
+        return (out, arg) if return_index else out
     xn = _sq_norms(x)
     for s in range(0, len(centers), block):
         c = torch.as_tensor(np.asarray(centers[s:s + block])).to(
-            x.device, torch.float32)
+            x.device, x.dtype)
         cn = _sq_norms(c)
         for r in range(0, len(x), 8 * block):
             part = x[r:r + 8 * block] @ c.T
             part.mul_(-2).add_(cn[None])
-            best = part.min(dim=1)[0] + xn[r:r + 8 * block]
+            best, where = part.min(dim=1)
+            best += xn[r:r + 8 * block]
+            if return_index:
+                closer = best < out[r:r + 8 * block]
+                arg[r:r + 8 * block][closer] = where[closer] + s
             torch.minimum(out[r:r + 8 * block], best, out=out[r:r + 8 * block])
-    return out.clamp_(min=0).sqrt_()
+    out.clamp_(min=0).sqrt_()
+    return (out, arg) if return_index else out
 
 
 @torch.no_grad()
@@ -46,7 +58,9 @@ def greedy_k_center(x,
                     rng: np.random.Generator,
                     centers: Optional[np.ndarray] = None,
                     weights: Optional[np.ndarray] = None,
-                    refresh: int = 256):
+                    refresh: int = 256,
+                    exact: str = 'pruned',
+                    stats: Optional[dict] = None):
     """Greedy k-center: repeatedly pick the row farthest from its nearest
     centre (times ``weights`` when given), then make it a centre.
 
@@ -70,12 +84,25 @@ def greedy_k_center(x,
         centers (np.ndarray, optional): (L, D) initial centres.
         weights (np.ndarray, optional): (N,) non-negative weights.
         refresh (int): Rows brought up to date at a time. Defaults to 256.
+        exact (str): ``'pruned'``: the same picks with the distances that
+            the triangle inequality shows cannot lower a row's minimum
+            skipped (:func:`greedy_k_center_pruned`); ``'reference'``: the
+            lazy algorithm described above. Defaults to 'pruned'.
+        stats (dict, optional): Filled with the distance computations
+            done and skipped (``'pruned'`` only).
 
     Returns:
         tuple: picked row indices (k,) in pick order and the value that
         made each one the farthest (0 for a random first pick).
     """
-    x = torch.as_tensor(x).float()
+    if exact not in EXACT:
+        raise ValueError(f'exact must be one of {EXACT}, got {exact!r}')
+    if exact == 'pruned':
+        from .k_center_pruned import greedy_k_center_pruned
+        return greedy_k_center_pruned(x, k, rng, centers, weights, stats=stats)
+    # float64 distances (as the pruned algorithm's): float32 rounding
+    # would otherwise decide near-ties among the farthest rows
+    x = torch.as_tensor(x).double()
     dev = x.device
     n = len(x)
     k = min(k, n)
@@ -83,12 +110,12 @@ def greedy_k_center(x,
         x, centers if centers is not None else np.zeros((0, x.shape[1])))
     xn = _sq_norms(x)
     w = None if weights is None else torch.as_tensor(
-        np.asarray(weights, dtype=np.float32)).to(dev)
+        np.asarray(weights, dtype=np.float32)).to(dev, x.dtype)
     picked = np.zeros(k, dtype=np.int64)
     values = np.zeros(k, dtype=np.float64)
     # the picked rows, and how many of them each row's distance accounts for
-    chosen = torch.empty((k, x.shape[1]), device=dev)
-    chosen_n = torch.empty(k, device=dev)
+    chosen = torch.empty((k, x.shape[1]), device=dev, dtype=x.dtype)
+    chosen_n = torch.empty(k, device=dev, dtype=x.dtype)
     seen = torch.zeros(n, dtype=torch.long, device=dev)
     taken = torch.zeros(n, dtype=torch.bool, device=dev)
     for t in range(k):

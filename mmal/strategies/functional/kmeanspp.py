@@ -6,7 +6,9 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .k_center import nearest_center_distances
+from .k_center import EXACT, nearest_center_distances
+from .kmeanspp_pruned import group_rows, kmeanspp_images_pruned
+from .kmeanspp_trials import draw_trial_pairs
 
 SAMPLING = ('squared', 'linear')
 
@@ -21,7 +23,9 @@ def kmeanspp_images(
         centers: Optional[np.ndarray] = None,
         preselected: Sequence[int] = (),
         sampling: str = 'squared',
-        local_trials: Optional[int] = None) -> Tuple[List[int], List[float]]:
+        local_trials: Optional[int] = None,
+        exact: str = 'pruned',
+        stats: Optional[dict] = None) -> Tuple[List[int], List[float]]:
     """k-means++ seeding over pairs, where every pick is an image: choosing
     a pair makes all pairs of its image centres.
 
@@ -46,6 +50,13 @@ def kmeanspp_images(
         local_trials (int, optional): Candidates drawn per pick; the one
             that lowers the potential (sum of the sampling weights) most is
             kept (scikit-learn's greedy k-means++). None or 1: one draw.
+        exact (str): ``'pruned'``: the same draws and picks with the
+            distances that the triangle inequality shows cannot lower a
+            pair's minimum skipped (:func:`kmeanspp_images_pruned`);
+            ``'reference'``: every pair compared with every candidate's
+            pairs, one pass over the matrix per pick. Defaults to 'pruned'.
+        stats (dict, optional): Filled with the distance computations
+            done and skipped (``'pruned'`` only).
 
     Returns:
         tuple: picked image indices in pick order (``preselected`` not
@@ -56,11 +67,16 @@ def kmeanspp_images(
     if sampling not in SAMPLING:
         raise ValueError(f'sampling must be one of {SAMPLING}, got '
                          f'{sampling!r}')
+    if exact not in EXACT:
+        raise ValueError(f'exact must be one of {EXACT}, got {exact!r}')
+    if exact == 'pruned':
+        return kmeanspp_images_pruned(pairs, pair_image, num_images, budget,
+                                      rng, centers, preselected, sampling,
+                                      local_trials, stats)
     dev = pairs.device
     n_pairs = pairs.num_rows
     pair_image = np.asarray(pair_image, dtype=np.int64)
-    order = np.argsort(pair_image, kind='stable')
-    bounds = np.searchsorted(pair_image[order], np.arange(num_images + 1))
+    order, bounds = group_rows(pair_image, num_images)
 
     def pairs_of(img: int) -> np.ndarray:
         return order[bounds[img]:bounds[img + 1]]
@@ -115,16 +131,9 @@ def kmeanspp_images(
         values.append(float(counts[img]))
     trials = max(1, int(local_trials or 1))
     while len(picked) < budget:
-        weight = d2.masked_fill(taken, 0)
-        if sampling == 'linear':
-            weight = weight.sqrt()
-        weight = weight.double().cpu().numpy()
-        cum = np.cumsum(weight)
-        if not n_pairs or not cum[-1] > 0:
+        draws = draw_trial_pairs(d2, taken, sampling, trials, rng)
+        if draws is None:
             break  # every remaining pair coincides with a centre
-        draws = np.searchsorted(
-            cum, rng.random(trials) * cum[-1], side='right')
-        draws = np.minimum(draws, n_pairs - 1)
         images = [int(pair_image[d]) for d in draws]
         uniq = list(dict.fromkeys(images))
         near = torch.minimum(d2[:, None], nearest_of(uniq))

@@ -1,11 +1,11 @@
 """Detectors the probe adapter tests run: the toy configs (randomly
-initialised, every score kept) and a small FCOS, which no mmal adapter
-traces."""
+initialised, every score kept) and a small FoveaBox, which no mmal adapter
+traces (its head post-processes its own way)."""
 import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
 
 from mmal.registry import MODELS
@@ -13,8 +13,8 @@ from mmal.registry import MODELS
 REPO = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-FCOS_CFG = dict(
-    type='FCOS',
+FOVEA_CFG = dict(
+    type='FOVEA',
     data_preprocessor=dict(type='DetDataPreprocessor'),
     backbone=dict(
         type='ResNet',
@@ -24,12 +24,14 @@ FCOS_CFG = dict(
         norm_cfg=dict(type='BN')),
     neck=None,
     bbox_head=dict(
-        type='FCOSHead',
+        type='FoveaHead',
         num_classes=3,
         in_channels=512,
         feat_channels=32,
         stacked_convs=1,
-        strides=[32]),
+        strides=[32],
+        base_edge_list=[16],
+        scale_ranges=((1, 512), )),
     test_cfg=dict(
         nms_pre=10,
         score_thr=0.05,
@@ -60,9 +62,10 @@ def toy_detector(toy_root):
 
 
 @pytest.fixture
-def fcos():
-    """A small FCOS in eval mode (3 classes, one level of stride 32)."""
+def fovea():
+    """A small FoveaBox in eval mode (3 classes, one level of stride
+    32)."""
     torch.manual_seed(0)
-    model = MODELS.build(FCOS_CFG)
+    model = MODELS.build(ConfigDict(FOVEA_CFG))
     model.init_weights()
     return model.eval()

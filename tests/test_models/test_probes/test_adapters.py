@@ -98,14 +98,14 @@ def test_ssd_levels_of_different_widths_are_kept_apart(toy_detector):
         assert (np.sum(blocks, axis=0) == 1).all()
 
 
-def test_unavailable_fields_name_field_and_detector(toy_detector, fcos):
+def test_unavailable_fields_name_field_and_detector(toy_detector, fovea):
     model, _ = toy_detector('faster-rcnn_r18_fpn_toy.py')
     with pytest.raises(StrategyError, match=r"FasterRCNN.*\['loss'\]"):
         build_probe(model, ('scores', 'loss'))
-    with pytest.raises(StrategyError, match=r'FCOS.*FCOSHead.*feats'):
-        build_probe(fcos, ('feats', ))
+    with pytest.raises(StrategyError, match=r'FOVEA.*FoveaHead.*feats'):
+        build_probe(fovea, ('feats', ))
     # image features only need a backbone
-    assert type(build_probe(fcos, ('img_feat', ))) is PredictionProbe
+    assert type(build_probe(fovea, ('img_feat', ))) is PredictionProbe
     # score-rewriting NMS cannot be traced: refused before any work
     model.test_cfg.rcnn.nms = dict(type='soft_nms', iou_threshold=0.5)
     with pytest.raises(StrategyError, match='soft-NMS'):

@@ -29,18 +29,18 @@ def register():
         PROBES._module_dict.pop(name)
 
 
-class UniformFCOSProbe(BaseProbe):
-    """A throwaway adapter of FCOS heads: a uniform ``cls_probs``."""
+class UniformFoveaProbe(BaseProbe):
+    """A throwaway adapter of FoveaBox heads: a uniform ``cls_probs``."""
 
     priority = 50
     provides = ('cls_probs', )
 
     @classmethod
     def mismatch(cls, model):
-        from mmdet.models.dense_heads import FCOSHead
-        if isinstance(getattr(model, 'bbox_head', None), FCOSHead):
+        from mmdet.models.dense_heads import FoveaHead
+        if isinstance(getattr(model, 'bbox_head', None), FoveaHead):
             return None
-        return 'needs an FCOSHead'
+        return 'needs a FoveaHead'
 
     def _fields(self, b, sample):
         n = len(sample.pred_instances)
@@ -48,7 +48,7 @@ class UniformFCOSProbe(BaseProbe):
         return dict(cls_probs=np.full((n, c + 1), 1 / (c + 1), np.float32))
 
 
-def fcos_batch(num=2, size=64):
+def image_batch(num=2, size=64):
     torch.manual_seed(1)
     meta = dict(
         img_shape=(size, size),
@@ -73,24 +73,24 @@ def test_adapters_are_asked_in_priority_order():
         assert set(c.provides) <= {'cls_probs', 'feats', 'img_feat', 'loss'}
 
 
-def test_a_registered_adapter_is_picked_by_asking(fcos, register):
+def test_a_registered_adapter_is_picked_by_asking(fovea, register):
     fields = ('scores', 'cls_probs', 'img_feat')
-    with pytest.raises(StrategyError, match='FCOS'):
-        build_probe(fcos, fields)
-    register(UniformFCOSProbe)
-    assert UniformFCOSProbe in probe_adapters()
-    probe = build_probe(fcos, fields)
-    assert type(probe) is UniformFCOSProbe
+    with pytest.raises(StrategyError, match='FOVEA'):
+        build_probe(fovea, fields)
+    register(UniformFoveaProbe)
+    assert UniformFoveaProbe in probe_adapters()
+    probe = build_probe(fovea, fields)
+    assert type(probe) is UniformFoveaProbe
     with probe:
-        out = probe.run(fcos_batch())
+        out = probe.run(image_batch())
     assert len(out) == 2
     for sample, f in out:
         n = len(sample.pred_instances)
         assert f['cls_probs'].shape == (n, 4) and f['scores'].shape == (n, )
         assert f['img_feat'].shape == (512, )  # ResNet-18 C5, from the base
     # it outranks the fallback for the common fields too
-    assert type(build_probe(fcos, ('img_feat', ))) is UniformFCOSProbe
-    assert UniformFCOSProbe.mismatch(nn.Module()) == 'needs an FCOSHead'
+    assert type(build_probe(fovea, ('img_feat', ))) is UniformFoveaProbe
+    assert UniformFoveaProbe.mismatch(nn.Module()) == 'needs a FoveaHead'
 
 
 def fake_two_stage():
@@ -113,31 +113,35 @@ def test_priority_decides_between_fitting_adapters(register, priority, picked):
     assert type(build_probe(fake_two_stage(), ('feats', ))).__name__ == picked
 
 
-def test_an_unsupported_detector_names_itself_and_the_field(fcos):
+def test_an_unsupported_detector_names_itself_and_the_field(fovea):
     with pytest.raises(StrategyError) as err:
-        build_probe(fcos, ('scores', 'feats'))
+        build_probe(fovea, ('scores', 'feats'))
     msg = str(err.value)
     first = msg.splitlines()[0]
-    assert 'FCOS (bbox_head FCOSHead)' in first and "['feats']" in first
+    assert 'FOVEA (bbox_head FoveaHead)' in first and "['feats']" in first
     # what each adapter needs, and how to add one
     assert re.search(
         r'AnchorHeadProbe: needs an anchor-based dense head.*'
-        r'bbox_head is FCOSHead', msg)
+        r'bbox_head is FoveaHead', msg)
     assert 'TwoStageRoIProbe: needs a two-stage detector' in msg
     assert 'FieldProviderProbe: needs a detector that implements' in msg
     assert "PredictionProbe fits it but does not provide ['feats']" in msg
     assert 'docs/add_a_detector.md' in msg
 
 
-def test_adapter_hints_survive_in_the_message(fcos):
-    # an anchor head without retina_cls: cls_probs yes, feats no
+def test_adapter_hints_survive_in_the_message(fovea):
+    # a plain anchor head: its conv_cls is a classification layer the
+    # dense-head adapter knows (feats too)
     from mmdet.models.dense_heads import AnchorHead
     model = nn.Module()
     model.backbone = nn.Identity()
     model.bbox_head = AnchorHead(num_classes=3, in_channels=8)
+    assert type(build_probe(model, ('feats', ))).__name__ == 'DenseHeadProbe'
+    # without a known classification layer: cls_probs yes, feats no
+    del model.bbox_head.conv_cls
     assert type(build_probe(model, ('cls_probs', ))).__name__ == \
         'AnchorHeadProbe'
-    with pytest.raises(StrategyError, match='RetinaHead and SSDHead only'):
+    with pytest.raises(StrategyError, match='RetinaHead, SSDHead and'):
         build_probe(model, ('feats', ))
     # a RoI head that is not a single StandardRoIHead-like one
     model = fake_two_stage()
@@ -150,4 +154,4 @@ def test_adapter_hints_survive_in_the_message(fcos):
         build_probe(model, ('img_feat', ))
     # built directly, an adapter refuses what it does not fit
     with pytest.raises(StrategyError, match='TwoStageRoIProbe does not fit'):
-        TwoStageRoIProbe(fcos, ('feats', ))
+        TwoStageRoIProbe(fovea, ('feats', ))
