@@ -30,21 +30,15 @@ param_scheduler = [
         milestones=[20],
         gamma=0.1)
 ]
-auto_scale_lr = dict(enable=False, base_batch_size=8)
+auto_scale_lr = dict(base_batch_size=8)
 # the released uncertainty pass's test config (its diversity pass keeps the
 # top 100: the strategy's max_dets)
 model = dict(
-    test_cfg=dict(
-        nms_pre=3000,
-        min_bbox_size=0,
-        score_thr=0.05,
-        nms=dict(type='nms', iou_threshold=0.6),
-        max_per_img=200))
+    test_cfg=dict(nms_pre=3000, nms=dict(iou_threshold=0.6), max_per_img=200))
 custom_hooks = [
     dict(type='mmal.ClassQualityHook', base_momentum=0.99, quality_xi=0.6)
 ]
 al = dict(
-    num_cycles=5,
     initial=dict(size=2365),
     budget=2365,
     strategy=dict(

@@ -8,7 +8,6 @@
 # Data: the COCO-format VOC json files of configs/ssd/ (docs/get_started.md).
 _base_ = 'mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py'
 default_scope = 'mmal'
-data_root = 'data/VOCdevkit/'
 metainfo = dict(
     classes=('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
              'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike',
@@ -18,7 +17,7 @@ train_dataloader = dict(
     dataset=dict(
         _delete_=True,
         type='CocoDataset',
-        data_root=data_root,
+        data_root={{_base_.data_root}},
         metainfo=metainfo,
         ann_file='annotations/voc0712_trainval.json',
         data_prefix=dict(img=''),
@@ -28,7 +27,7 @@ val_dataloader = dict(
     dataset=dict(
         _delete_=True,
         type='CocoDataset',
-        data_root=data_root,
+        data_root={{_base_.data_root}},
         metainfo=metainfo,
         ann_file='annotations/voc07_test.json',
         data_prefix=dict(img=''),
@@ -60,14 +59,9 @@ param_scheduler = [
         milestones=[20],
         gamma=0.1)
 ]
-auto_scale_lr = dict(enable=False, base_batch_size=8)
+auto_scale_lr = dict(base_batch_size=8)
 model = dict(
-    test_cfg=dict(
-        nms_pre=3000,
-        min_bbox_size=0,
-        score_thr=0.05,
-        nms=dict(type='nms', iou_threshold=0.6),
-        max_per_img=200))
+    test_cfg=dict(nms_pre=3000, nms=dict(iou_threshold=0.6), max_per_img=200))
 custom_hooks = [
     dict(type='mmal.ClassQualityHook', base_momentum=0.99, quality_xi=0.6)
 ]
