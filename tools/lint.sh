@@ -13,5 +13,5 @@ if [ "${1:-}" = "--fix" ]; then
 fi
 "$PY" -m flake8 "${PATHS[@]}"
 "$PY" -m isort --check-only --diff "${PATHS[@]}"
-"$PY" -m yapf -r --diff "${PATHS[@]}"
+"$PY" -m yapf -p -r --diff "${PATHS[@]}"
 echo "[mmal lint] flake8, isort and yapf: clean"

@@ -70,19 +70,44 @@ def match_sources(probs_fg: torch.Tensor,
         single = hits == 1
         if single.any():  # the usual case: one source, no loop
             rows[dets[single]] = cand[close[single].float().argmax(1)]
-        for j in torch.nonzero(~single).flatten().tolist():
-            d = int(dets[j])
-            options = cand[close[j]]
-            if options.numel() == 0:
-                raise StrategyError(
-                    f'probe: cannot trace detection {d} (class {c}, score '
-                    f'{float(scores[d]):.6f}) of image '
-                    f'{sample.metainfo.get("img_path")} to a {source} with '
-                    'that probability; the test_cfg rewrites scores '
-                    '(soft-NMS or score factors), which probes do not '
-                    'support')
-            # equal probabilities: the source with the nearest box
-            boxes = decode(options, labels[d].repeat(options.numel()))
-            err = (boxes - pred.bboxes[d].to(boxes)).abs().sum(dim=1)
-            rows[d] = options[err.argmin()]
+        ties = torch.nonzero(~single).flatten()
+        if ties.numel():
+            _break_ties(rows, dets[ties], close[ties], cand, c, sample, decode,
+                        source)
     return rows
+
+
+#: Tied detections whose (detections x options) box errors are computed at
+#: once; bounds that matrix's memory.
+_TIE_CHUNK = 256
+
+
+def _break_ties(rows: torch.Tensor, tied: torch.Tensor, close: torch.Tensor,
+                cand: torch.Tensor, c: int, sample, decode: Callable,
+                source: str) -> None:
+    """Give each of the ``tied`` detections of class ``c`` the source with
+    the nearest box among those with its probability (``close``: tied x
+    candidates). The candidates any of them may come from are decoded once
+    (an untrained YOLOX ties thousands of points for every detection)."""
+    pred = sample.pred_instances
+    found = close.any(dim=1)
+    if not found.all():
+        d = int(tied[torch.nonzero(~found)[0, 0]])
+        raise StrategyError(
+            f'probe: cannot trace detection {d} (class {c}, score '
+            f'{float(pred.scores[d]):.6f}) of image '
+            f'{sample.metainfo.get("img_path")} to a {source} with '
+            'that probability; the test_cfg rewrites scores '
+            '(soft-NMS or score factors), which probes do not '
+            'support')
+    used = close.any(dim=0)
+    options = cand[used]
+    close = close[:, used]
+    # equal probabilities: the source with the nearest box (the first of
+    # equally near ones, in source order)
+    boxes = decode(options, pred.labels.new_full((options.numel(), ), c))
+    for lo in range(0, tied.numel(), _TIE_CHUNK):
+        part = tied[lo:lo + _TIE_CHUNK]
+        err = (boxes[None] - pred.bboxes[part].to(boxes)[:, None]).abs().sum(2)
+        err = err.masked_fill(~close[lo:lo + _TIE_CHUNK], float('inf'))
+        rows[part] = options[err.argmin(dim=1)]

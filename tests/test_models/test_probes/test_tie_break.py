@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from mmengine.structures import InstanceData
 
-from mmal.models.probes import TwoStageRoIProbe, build_probe
+from mmal.models.probes import TwoStageRoIProbe, build_probe, tracing
 
 #: Two planted proposals (x1, y1, x2, y2 in input pixels), far apart.
 PROPOSALS = ((8., 8., 48., 48.), (64., 60., 120., 116.))
@@ -44,3 +44,39 @@ def test_equal_scores_are_told_apart_by_the_decoded_box(toy_detector):
     # feature, although the first one is as likely
     np.testing.assert_allclose(
         f['feats'], proposal_feats[owner], rtol=1e-6, atol=1e-6)
+
+
+def test_many_ties_are_decoded_once_per_class(monkeypatch):
+    """600 detections of class 1 share one score with 900 sources (an
+    untrained YOLOX ties thousands): each is given the source whose box is
+    its own, the candidates are decoded in one call per class, and the
+    chunks of tied detections (set to 256 here) meet without a gap."""
+    monkeypatch.setattr(tracing, '_TIE_CHUNK', 256)
+    gen = torch.Generator().manual_seed(0)
+    n_src = 900
+    xy = torch.rand(n_src, 2, generator=gen) * 500
+    wh = 10 + torch.rand(n_src, 2, generator=gen) * 50
+    src_boxes = torch.cat([xy, xy + wh], 1)
+    probs = torch.full((n_src, 3), 0.2)
+    probs[:, 1] = 0.5  # every source ties for class 1
+    probs[7, 2] = 0.9  # one source alone has 0.9 for class 2
+    owners = torch.randperm(n_src, generator=gen)[:600]
+    pred = InstanceData(
+        bboxes=torch.cat([src_boxes[owners], src_boxes[7:8]]),
+        labels=torch.tensor([1] * 600 + [2]),
+        scores=torch.tensor([0.5] * 600 + [0.9]))
+
+    class Sample:
+        pred_instances = pred
+        metainfo = dict(img_path='planted.png')
+
+    calls = []
+
+    def decode(rows, classes):
+        calls.append(rows.numel())
+        return src_boxes[rows]
+
+    rows = tracing.match_sources(probs, Sample(), decode)
+    assert rows[:600].tolist() == owners.tolist()
+    assert rows[600].item() == 7
+    assert calls == [n_src]  # once, for class 1; class 2 has no tie
