@@ -8,9 +8,10 @@ work dir share their runs, each has its own report).
   DivProto columns ticked, annotated percentage of the pool); labeled boxes
   and annotation cost per cycle; the normalised AUBC per seed with its
   mean ± std and the paired difference against the reference strategy
-  (95 % paired-t and bootstrap intervals, wins / ties / losses); the paired
-  difference per cycle; whether each seed's cycle-0 rows are identical
-  across strategies (they share one cycle-0 model).
+  (95 % paired-t and bootstrap intervals, wins / ties / losses); the loop's
+  wall times per cycle (training, evaluation, pool scoring, selection); the
+  paired difference per cycle; whether each seed's cycle-0 rows are
+  identical across strategies (they share one cycle-0 model).
 - ``runs.csv`` (one row per strategy, seed and cycle), ``summary.csv``,
   ``aubc.csv``, ``paired.csv``.
 - ``curves.png``: the metric against labeled images, labeled boxes and
@@ -201,6 +202,34 @@ def counts_table(res: BenchmarkResults) -> str:
             [f'{_pm(b, 1, 0)} / {_pm(c, 1, 2)}' for b, c in zip(boxes, cost)])
     return _md(['strategy'] + [f'{i} images: boxes / cost (h)' for i in imgs],
                rows)
+
+
+#: The loop's timings of a cycle, in the time table's order.
+TIMES = ('train_s', 'test_s', 'inference_s', 'selection_s')
+
+
+def time_table(res: BenchmarkResults) -> str:
+    """Wall seconds per strategy and cycle, mean over seeds: training,
+    evaluation, then the acquisition made with that cycle's model (pool
+    scoring, selection; none after the last cycle)."""
+    imgs = _images(res)
+    rows = []
+    for s in res.strategies:
+        cells = []
+        for k in range(len(imgs)):
+            vals = []
+            for key in TIMES:
+                col = res.per_seed(s, key)[:, k]
+                col = col[~np.isnan(col)]
+                last = k == len(imgs) - 1 and key in TIMES[2:]
+                vals.append(
+                    '-' if last or not col.size else
+                    f'{col.mean():.{2 if key == "selection_s" else 1}f}')
+            cells.append(' / '.join(vals))
+        rows.append([s] + cells)
+    return _md(['strategy'] + [
+        f'{i} images: train / test / pool scoring / selection s' for i in imgs
+    ], rows)
 
 
 def aubc_rows(res: BenchmarkResults) -> List[dict]:
@@ -429,7 +458,13 @@ def markdown(res: BenchmarkResults) -> str:
         'intervals (paired t; percentile bootstrap, 10,000 resamples, seed '
         f'0); W/T/L: seeds won / tied (within {100 * TIE:g} points) / '
         'lost.', '',
-        aubc_table(res), ''
+        aubc_table(res), '',
+        '## Time per cycle (wall seconds, mean over seeds)', '',
+        'The acquisition columns (pool scoring with the cycle\'s model, '
+        'selection) are the step that picks the next cycle\'s images; the '
+        'shared cycle 0 is trained and evaluated once per seed, its '
+        'acquisition by each strategy.', '',
+        time_table(res), ''
     ]
     if res.ref:
         lines += [

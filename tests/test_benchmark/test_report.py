@@ -1,5 +1,5 @@
 """The report on planted results: AUBC, paired differences, the cycle-0
-check, the paper layouts."""
+check, the paper layouts, the time table."""
 import csv
 import os.path as osp
 
@@ -47,7 +47,9 @@ def _matrix(tmp_path, cycle0_ap=None):
                 (item.strategy != 'u-random'),
                 bbox_AP=a,
                 bbox_AP50=a + 0.3,
-                train_s=1.0 + k) for k, a in enumerate(ap)
+                train_s=1.0 + k,
+                inference_s=0.2 + k + 0.4 * item.seed)
+            for k, a in enumerate(ap)
         ]
         atomic_write_json(
             dict(cycles=rows, pool_size=200),
@@ -88,6 +90,10 @@ def test_report_planted(tmp_path):
     # ENMS Table 1 layout: components ticked, share of the pool
     assert '| Method | Entropy | ENMS | DivProto | 25% | 50% | 75% |' in md
     assert '| Ours | ✓ | ✓ | ✓ | 15.00 ± 7.07 |' in md
+    # times: mean over seeds; no evaluation time recorded; no acquisition
+    # after the last cycle
+    assert ('| enms-divproto | 1.0 / - / 0.4 / - | 2.0 / - / 1.4 / - | '
+            '3.0 / - / - / - |') in md
     with open(osp.join(out, 'table.txt')) as f:
         table = f.read().splitlines()
     assert table[0].split() == [

@@ -1,9 +1,14 @@
 """PPAL: the class-difficulty weights, CCMS against a brute force of the
 released formula, k-centroid diversity on a planted pool, and the training
-hook's momentum update (planted tensors)."""
+hook's momentum update (planted tensors), and the hook leaves training
+unchanged."""
+import os.path as osp
+
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
 
 from mmal.apis import select_images
 from mmal.engine.hooks import ClassQualityHook, hooks_train_state
@@ -11,6 +16,7 @@ from mmal.strategies import StrategyError
 from mmal.strategies.functional import ccms_distances, k_centroid
 from mmal.strategies.ppal import class_weights
 
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BOX = np.array([[0.0, 0.0, 40.0, 40.0]])
 
 
@@ -213,3 +219,41 @@ def test_unit_anchor_iou_equals_the_true_anchor_iou():
     hook.observe(
         torch.full((50, 1), 20.0), torch.zeros(50, dtype=torch.long), d1, d2)
     assert hook._sums[0].item() == pytest.approx(want.sum().item(), rel=1e-4)
+
+
+def test_class_quality_hook_leaves_training_unchanged(toy_root, tmp_path):
+    """The hook only reads the head's loss inputs: the toy PPAL RetinaNet
+    trained for 4 iterations with and without it (same seed) ends with the
+    same weights, and the hook has seen positives of the toy classes."""
+    weights = []
+    for hooked in (True, False):
+        cfg = Config.fromfile(
+            osp.join(REPO, 'configs/ppal/retinanet_r18_fpn_ppal_toy.py'))
+        cfg.pop('al')
+        cfg.work_dir = str(tmp_path / str(hooked))
+        cfg.train_dataloader.dataset.data_root = toy_root
+        cfg.train_dataloader.batch_size = 4
+        cfg.train_dataloader.num_workers = 0
+        cfg.train_dataloader.persistent_workers = False
+        cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1)
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+        cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
+        cfg.param_scheduler = []
+        cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=0)
+        cfg.log_level = 'WARNING'
+        if not hooked:
+            cfg.custom_hooks = []
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+        assert runner.iter == 4
+        if hooked:
+            hook, = [h for h in runner.hooks if type(h) is ClassQualityHook]
+            assert (hook.quality > 0).any()
+        weights.append({
+            k: v.clone()
+            for k, v in runner.model.state_dict().items()
+        })
+    assert weights[0].keys() == weights[1].keys()
+    for k in weights[0]:
+        torch.testing.assert_close(
+            weights[0][k], weights[1][k], rtol=0, atol=0, msg=k)
