@@ -90,6 +90,15 @@ def _images(path: str) -> Optional[int]:
     return None if d is None else len(d.get('images') or [])
 
 
+def _labeled_images(cdir: CycleDir) -> Optional[int]:
+    """A cycle's labeled images: from its small metrics.json once it is
+    evaluated, else by reading its split (COCO-scale files are large)."""
+    metrics = _json(cdir.metrics)
+    if metrics is not None and metrics.get('labeled_images') is not None:
+        return int(metrics['labeled_images'])
+    return _images(cdir.labeled) if cdir.has_split else None
+
+
 def _training_detail(cdir: CycleDir) -> str:
     """The newest ``epoch`` / ``iter`` a cycle's training logged."""
     logs = glob.glob(osp.join(cdir.train_dir, '*', 'vis_data', 'scalars.json'))
@@ -150,7 +159,6 @@ def read_status(work_dir: str, now: Optional[float] = None) -> RunStatus:
     for k in range(n):
         cdir = files.cycle(k)
         ckpt = _json(cdir.checkpoint)
-        labeled = _images(cdir.labeled)
         if not cdir.has_split:
             cycle, step, since = k, 'acquire', prev_done
             detail = 'making the initial split' if k == 0 else ''
@@ -159,7 +167,7 @@ def read_status(work_dir: str, now: Optional[float] = None) -> RunStatus:
             cycle, step, since = k, 'train', prev_done
             detail = _training_detail(cdir)
             break
-        times.train[k] = (ckpt.get('train_s'), labeled)
+        times.train[k] = (ckpt.get('train_s'), _labeled_images(cdir))
         prev_done = _mtime(cdir.checkpoint)
         metrics = _json(cdir.metrics)
         if metrics is None:
@@ -213,14 +221,14 @@ def _eta(s: RunStatus, files: WorkDir, now: float) -> Optional[float]:
     rate = per_img[-1]
     ev = _mean(s.times.evaluate.values())
     acq = _mean(s.times.acquire.values()) or 0.0
-    labeled0 = _images(files.cycle(0).labeled) or 0
+    labeled0 = _labeled_images(files.cycle(0)) or 0
     grown = [
-        _images(files.cycle(k).labeled) for k in sorted(s.times.train) if k > 0
+        _labeled_images(files.cycle(k)) for k in sorted(s.times.train) if k > 0
     ]
     step_imgs = ((grown[-1] - labeled0) / len(grown)) if grown else None
     left = 0.0
     for k in range(s.cycle, s.num_cycles):
-        imgs = _images(files.cycle(k).labeled)
+        imgs = _labeled_images(files.cycle(k))
         if imgs is None and step_imgs is not None:
             imgs = labeled0 + k * step_imgs
         steps = ['train', 'evaluate'
