@@ -24,6 +24,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from mmal.registry import STRATEGIES
+from mmal.utils.choices import check_one_of
 from .base_strategy import (BaseStrategy, Selection, SelectionContext,
                             StrategyError)
 from .functional import box_in_box_pairs, kmeanspp_images
@@ -137,26 +138,13 @@ class BiB(BaseStrategy):
                  block_size: int = 8192,
                  device: str = 'auto',
                  exact: str = 'pruned'):
-        if exact not in EXACT:
-            raise ValueError(f'exact must be one of {EXACT}, got {exact!r}')
-        if pairing not in PAIRING:
-            raise ValueError(f'pairing must be one of {PAIRING}, got '
-                             f'{pairing!r}')
-        if box_arithmetic not in BOX_ARITHMETIC:
-            raise ValueError(f'box_arithmetic must be one of '
-                             f'{BOX_ARITHMETIC}, got {box_arithmetic!r}')
-        if sampling not in SAMPLING:
-            raise ValueError(f'sampling must be one of {SAMPLING}, got '
-                             f'{sampling!r}')
-        if pair_features not in PAIR_FEATURES:
-            raise ValueError(f'pair_features must be one of {PAIR_FEATURES}, '
-                             f'got {pair_features!r}')
-        if later_pairs not in LATER_PAIRS:
-            raise ValueError(f'later_pairs must be one of {LATER_PAIRS}, got '
-                             f'{later_pairs!r}')
-        if fill_up not in FILL_UP:
-            raise ValueError(f'fill_up must be one of {FILL_UP}, got '
-                             f'{fill_up!r}')
+        check_one_of('exact', exact, EXACT)
+        check_one_of('pairing', pairing, PAIRING)
+        check_one_of('box_arithmetic', box_arithmetic, BOX_ARITHMETIC)
+        check_one_of('sampling', sampling, SAMPLING)
+        check_one_of('pair_features', pair_features, PAIR_FEATURES)
+        check_one_of('later_pairs', later_pairs, LATER_PAIRS)
+        check_one_of('fill_up', fill_up, FILL_UP)
         if not mu >= 1:
             raise ValueError(f'mu must be >= 1, got {mu}')
         if not 0 < delta <= 1:
@@ -180,9 +168,7 @@ class BiB(BaseStrategy):
                                                and projection_dim > 0):
             raise ValueError('projection_dim must be a positive int or None, '
                              f'got {projection_dim!r}')
-        if device not in DEVICES:
-            raise ValueError(f'device must be one of {DEVICES}, got '
-                             f'{device!r}')
+        check_one_of('device', device, DEVICES)
         self.mu, self.delta = mu, delta
         self.score_thr = tuple(score_thr) if isinstance(
             score_thr, (list, tuple)) else score_thr
@@ -480,9 +466,7 @@ class UPlusBiB(BiB):
     recorded = BiB.recorded + ('order', )
 
     def __init__(self, order: str = 'bib_first', **kwargs):
-        if order not in U_PLUS_BIB_ORDERS:
-            raise ValueError(f'order must be one of {U_PLUS_BIB_ORDERS}, '
-                             f'got {order!r}')
+        check_one_of('order', order, U_PLUS_BIB_ORDERS)
         super().__init__(**kwargs)
         self.order = order
 

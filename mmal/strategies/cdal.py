@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from mmal.registry import STRATEGIES
+from mmal.utils.choices import check_one_of
 from .base_strategy import BaseStrategy, Selection, SelectionContext
 from .functional import (ClassMixtures, class_mixtures, greedy_k_center_by,
                          nearest_mixture_distances)
@@ -36,9 +37,7 @@ class CDAL(BaseStrategy):
     uses_labeled = True
 
     def __init__(self, block: int = 128, device: str = 'auto'):
-        if device not in DEVICES:
-            raise ValueError(f'device must be one of {DEVICES}, got '
-                             f'{device!r}')
+        check_one_of('device', device, DEVICES)
         if int(block) < 1:
             raise ValueError(f'block must be >= 1, got {block}')
         self.block = int(block)

@@ -7,6 +7,7 @@ from typing import Optional
 import numpy as np
 
 from mmal.registry import STRATEGIES
+from mmal.utils.choices import check_one_of
 from .base_strategy import BaseStrategy, Selection, SelectionContext
 from .functional import distribution_entropy, greedy_k_center
 from .functional.k_center import EXACT
@@ -34,11 +35,8 @@ class CoreSet(BaseStrategy):
     uses_labeled = True
 
     def __init__(self, device: str = 'auto', exact: str = 'pruned'):
-        if device not in DEVICES:
-            raise ValueError(f'device must be one of {DEVICES}, got '
-                             f'{device!r}')
-        if exact not in EXACT:
-            raise ValueError(f'exact must be one of {EXACT}, got {exact!r}')
+        check_one_of('device', device, DEVICES)
+        check_one_of('exact', exact, EXACT)
         self.device = device
         self.exact = exact
 

@@ -8,6 +8,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from mmal.registry import STRATEGIES
+from mmal.utils.choices import check_one_of
 from .base_strategy import Selection
 from .functional import distribution_entropy
 from .ranking_strategy import RankingStrategy
@@ -56,11 +57,8 @@ class MCDropout(RankingStrategy):
                  aggregate: str = 'mean',
                  iou_thr: float = 0.5,
                  seed: int = 0):
-        if score not in SCORES:
-            raise ValueError(f'score must be one of {SCORES}, got {score!r}')
-        if aggregate not in AGGREGATES:
-            raise ValueError(f'aggregate must be one of {AGGREGATES}, got '
-                             f'{aggregate!r}')
+        check_one_of('score', score, SCORES)
+        check_one_of('aggregate', aggregate, AGGREGATES)
         if int(passes) < 1:
             raise ValueError(f'passes must be >= 1, got {passes}')
         self.passes = int(passes)

@@ -7,6 +7,7 @@ import numpy as np
 from mmengine.device import get_device
 
 from mmal.registry import STRATEGIES
+from mmal.utils.choices import check_one_of
 from .base_strategy import BaseStrategy, Selection, SelectionContext
 from .core_set import DEVICES
 from .functional import binary_entropy, ccms_distances, k_centroid, rank_order
@@ -78,9 +79,7 @@ class PPAL(BaseStrategy):
                              f'{class_weight_alpha}')
         if max_dets < 1 or max_iter < 1:
             raise ValueError('max_dets and max_iter must be >= 1')
-        if device not in DEVICES:
-            raise ValueError(f'device must be one of {DEVICES}, got '
-                             f'{device!r}')
+        check_one_of('device', device, DEVICES)
         self.expand_ratio = int(expand_ratio)
         self.score_thr = float(score_thr)
         self.class_weight_ub = float(class_weight_ub)

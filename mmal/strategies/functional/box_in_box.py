@@ -6,6 +6,8 @@ import torch
 from mmcv.ops import bbox_overlaps as overlaps_with_offset
 from mmdet.structures.bbox import bbox_overlaps
 
+from mmal.utils.choices import check_one_of
+
 PAIRING = ('all', 'first')
 #: How the cover and the area ratio are computed; see
 #: :func:`box_in_box_pairs` and docs/strategies/bib.md.
@@ -46,9 +48,7 @@ def box_in_box_pairs(
         tuple: ``small`` and ``large`` (P,) indices into the detections,
         sorted by small then large index.
     """
-    if pairing not in PAIRING:
-        raise ValueError(f'pairing must be one of {PAIRING}, got '
-                         f'{pairing!r}')
+    check_one_of('pairing', pairing, PAIRING)
     if arithmetic not in BOX_ARITHMETIC:
         raise ValueError(f'box_arithmetic must be one of {BOX_ARITHMETIC}, '
                          f'got {arithmetic!r}')

@@ -9,6 +9,8 @@ from typing import Optional
 import numpy as np
 import torch
 
+from mmal.utils.choices import check_one_of
+
 #: ``'pruned'`` (triangle-inequality pruning, same picks) or the unpruned
 #: ``'reference'``.
 EXACT = ('pruned', 'reference')
@@ -95,8 +97,7 @@ def greedy_k_center(x,
         tuple: picked row indices (k,) in pick order and the value that
         made each one the farthest (0 for a random first pick).
     """
-    if exact not in EXACT:
-        raise ValueError(f'exact must be one of {EXACT}, got {exact!r}')
+    check_one_of('exact', exact, EXACT)
     if exact == 'pruned':
         from .k_center_pruned import greedy_k_center_pruned
         return greedy_k_center_pruned(x, k, rng, centers, weights, stats=stats)

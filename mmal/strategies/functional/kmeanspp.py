@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from mmal.utils.choices import check_one_of
 from .k_center import EXACT, nearest_center_distances
 from .kmeanspp_pruned import group_rows, kmeanspp_images_pruned
 from .kmeanspp_trials import draw_trial_pairs
@@ -64,11 +65,8 @@ def kmeanspp_images(
         nearest centre before the pick (for the seed image: its number of
         pairs).
     """
-    if sampling not in SAMPLING:
-        raise ValueError(f'sampling must be one of {SAMPLING}, got '
-                         f'{sampling!r}')
-    if exact not in EXACT:
-        raise ValueError(f'exact must be one of {EXACT}, got {exact!r}')
+    check_one_of('sampling', sampling, SAMPLING)
+    check_one_of('exact', exact, EXACT)
     if exact == 'pruned':
         return kmeanspp_images_pruned(pairs, pair_image, num_images, budget,
                                       rng, centers, preselected, sampling,
