@@ -60,12 +60,13 @@ def base_model(tmp_path_factory):
     return root, str(work / 'iter_6.pth')
 
 
-def bib_config(path, root, ckpt, strategy, num_cycles=3):
+def bib_config(path, root, ckpt, strategy, num_cycles=3, after_last=False):
     text = (
         f"_base_ = {osp.join(REPO, 'configs/bib', 'mist_vgg16-tiny_' + strategy + '_toy.py')!r}\n"  # noqa: E501
         + data_overrides(root) + textwrap.dedent(f'''
     al = dict(
         num_cycles={num_cycles},
+        acquire_after_last={after_last},
         budget=4,
         finetune_from={ckpt!r},
         schedule=dict(iters_per_image=1, warmup_iters=1))
@@ -132,8 +133,14 @@ def test_bib_toy_loop_two_cycles(base_model, tmp_path):
 def test_mist_baselines_acquire_from_the_base_model(base_model, tmp_path,
                                                     strategy, fields):
     root, ckpt = base_model
+    # cycle 0 is the base model; one acquisition after it, nothing trained
     config = bib_config(
-        tmp_path / 'cfg.py', root, ckpt, strategy, num_cycles=2)
+        tmp_path / 'cfg.py',
+        root,
+        ckpt,
+        strategy,
+        num_cycles=1,
+        after_last=True)
     work = tmp_path / 'work'
     al_train(config, work)
     meta = read_json(work, 'cycle_0', 'acquisition', 'meta.json')
@@ -146,7 +153,8 @@ def test_mist_baselines_acquire_from_the_base_model(base_model, tmp_path,
         assert all(np.isfinite(v) and v >= 0 for v in losses.values())
         top = sorted(losses, key=losses.get, reverse=True)[:4]
         assert sorted(sel['image_ids']) == sorted(top)
-    assert osp.exists(work / 'cycle_1' / 'metrics.json')
+    assert osp.exists(work / 'cycle_1' / 'labeled.json')
+    assert not osp.exists(work / 'cycle_1' / 'train')
 
 
 def test_initial_zero_needs_a_base_model(tmp_path, base_model):

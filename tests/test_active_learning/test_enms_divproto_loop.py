@@ -22,7 +22,10 @@ def test_one_acquisition_cycle(base, strategy, extra, al_data, tmp_path):
         al_data,
         base=base,
         epochs=1,
-        al=dict(strategy=dict(type=strategy), num_cycles=2),
+        al=dict(
+            strategy=dict(type=strategy),
+            num_cycles=1,
+            acquire_after_last=True),
         extra=extra)
     work = tmp_path / 'work'
     al_train(config, work)
@@ -42,4 +45,7 @@ def test_one_acquisition_cycle(base, strategy, extra, al_data, tmp_path):
         assert details['constrained'] + details['filled'] == 10
     else:
         assert shards['fields'] == ['img_feat', 'cls_probs']
-    assert osp.exists(work / 'cycle_1' / 'metrics.json')
+    # the acquisition after the last (only) trained cycle: cycle 1's split
+    # is written, nothing of it trained
+    assert osp.exists(work / 'cycle_1' / 'labeled.json')
+    assert not osp.exists(work / 'cycle_1' / 'train')
