@@ -9,6 +9,7 @@ import re
 import tempfile
 
 import pytest
+import torch
 from mmengine.config import Config
 
 from mmal.registry import DATASETS, MODELS, PARAM_SCHEDULERS
@@ -48,7 +49,9 @@ def test_config_builds_its_detector(config):
     classes = dataset.get('metainfo', {}).get('classes')
     if classes is None:  # mmdet's dataset class carries them
         classes = DATASETS.get(dataset.type).METAINFO['classes']
-    assert head.num_classes == len(classes)
+    # multi-stage heads (Sparse R-CNN, Cascade R-CNN): every stage's
+    stages = head if isinstance(head, torch.nn.ModuleList) else [head]
+    assert [h.num_classes for h in stages] == [len(classes)] * len(stages)
     if 'ssd' in config:  # mmdet 3.3's own SSDHead cannot predict
         from mmal.models import SSDHeadCompat
         assert isinstance(head, SSDHeadCompat)

@@ -103,7 +103,11 @@ BIB_QUICK = dict(num_images=2000, labeled=0, budget=50, bib_dim=256)
 COCO14_PAIRS_PER_IMAGE = 854000 / 82783  # ~10.3
 # strategy options with their own flag, merged into --strategy-args
 STRATEGY_FLAGS = ('local_trials', 'sampling', 'projection_dim', 'device',
-                  'block_size')
+                  'block_size', 'exact')
+#: feature distributions: the default Gaussian clusters (the generators as
+#: of commit e59d01b, unchanged) or one isotropic Gaussian of the same
+#: per-component variance (no structure: the worst case of the pruning)
+DISTRIBUTIONS = ('clusters', 'isotropic')
 
 
 def _local_trials(value: str):
@@ -161,6 +165,13 @@ def parse_args(argv=None):
         help='share of detections labeled with another class')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument(
+        '--distribution',
+        choices=DISTRIBUTIONS,
+        default='clusters',
+        help='img_feat / pair features: Gaussian clusters (default) or one '
+        'isotropic Gaussian of the same per-component variance (the worst '
+        'case of the triangle-inequality pruning)')
+    p.add_argument(
         '--work-dir',
         default=None,
         help='where the shards go (default: a temporary folder, removed '
@@ -209,6 +220,11 @@ def parse_args(argv=None):
     opt.add_argument('--projection-dim', type=int, default=None)
     opt.add_argument('--device', choices=('auto', 'cpu', 'cuda'))
     opt.add_argument('--block-size', type=int, default=None)
+    opt.add_argument(
+        '--exact',
+        choices=('pruned', 'reference'),
+        help='bib / core-set: the pruned algorithm (default) or the '
+        'unpruned reference (same picks)')
     p.add_argument(
         '--reuse',
         action='store_true',
@@ -272,8 +288,10 @@ class SyntheticPool:
                  confusion: float,
                  seed: int,
                  zipf: float = 1.1,
-                 clusters: int = 64):
+                 clusters: int = 64,
+                 isotropic: bool = False):
         self.c = num_classes
+        self.isotropic = isotropic
         self.d = feat_dim
         self.di = img_feat_dim
         self.dets = dets
@@ -364,7 +382,11 @@ class SyntheticPool:
             bg = 1 - probs.sum(1, keepdims=True)
             out['cls_probs'] = np.concatenate([probs, np.maximum(bg, 0)],
                                               axis=1).astype(np.float32)[order]
-        if 'img_feat' in need:
+        if 'img_feat' in need and self.isotropic:
+            # N(0, 1.25 I): the clusters' per-component variance, no centres
+            out['img_feat'] = np.float32(1.25**0.5) * rng.standard_normal(
+                self.di, dtype=np.float32)
+        elif 'img_feat' in need:
             z = rng.choice(len(self.cluster_p), p=self.cluster_p)
             out['img_feat'] = self.cluster_mu[z] + 0.5 * rng.standard_normal(
                 self.di, dtype=np.float32)
@@ -450,7 +472,8 @@ class SyntheticPairs:
                  seed: int,
                  projection: Optional[np.ndarray] = None,
                  noise: float = 0.6,
-                 zipf: float = 0.8):
+                 zipf: float = 0.8,
+                 isotropic: bool = False):
         self.counts = counts
         self.d = dim
         self.c = num_classes
@@ -462,6 +485,11 @@ class SyntheticPairs:
         p = np.arange(1, clusters + 1, dtype=np.float64)**-zipf
         self.cluster_p = rng.permutation(p / p.sum())
         self.centres = rng.standard_normal((clusters, dim), dtype=np.float32)
+        if isotropic:
+            # every feature N(0, (1 + noise^2) I): the clusters' variance per
+            # component, no centres; the boxes and labels are unchanged
+            self.centres[:] = 0
+            self.noise = (1 + noise**2)**0.5
 
     @staticmethod
     def _boxes(rng, n, lo=8.0, hi=320.0):
@@ -531,11 +559,14 @@ def _signature(args) -> dict:
                 'bib_dim', 'pairs', 'max_pairs', 'no_pair_share', 'clusters')
         out = dict(pool='bib-pairs', **{k: getattr(args, k) for k in keys})
         out['summary_args'] = _bib_summary_args(args)
-        return out
-    keys = ('strategy', 'strategy_args', 'num_images', 'dets', 'feat_dim',
-            'num_classes', 'labeled', 'img_feat_dim', 'confusion', 'seed',
-            'shard_size')
-    return {k: getattr(args, k) for k in keys}
+    else:
+        keys = ('strategy', 'strategy_args', 'num_images', 'dets', 'feat_dim',
+                'num_classes', 'labeled', 'img_feat_dim', 'confusion', 'seed',
+                'shard_size')
+        out = {k: getattr(args, k) for k in keys}
+    if args.distribution != 'clusters':  # older shards stay reusable
+        out['distribution'] = args.distribution
+    return out
 
 
 class ShardWriter:
@@ -575,8 +606,14 @@ class ShardWriter:
 
 def summarize_phase(args, shard_dir: str) -> dict:
     strategy = build(args.strategy, args.strategy_args)
-    pool = SyntheticPool(args.num_classes, args.feat_dim, args.img_feat_dim,
-                         args.dets, args.confusion, args.seed)
+    pool = SyntheticPool(
+        args.num_classes,
+        args.feat_dim,
+        args.img_feat_dim,
+        args.dets,
+        args.confusion,
+        args.seed,
+        isotropic=args.distribution == 'isotropic')
     need = set(strategy.requires)
     labeled = np.arange(args.num_images, args.num_images + args.labeled)
     scored = np.arange(args.num_images)
@@ -683,8 +720,14 @@ def bib_phase(args, shard_dir: str) -> dict:
         # the projection BiB.summarize applies, from its own seed
         projection = strategy._project(2 * args.bib_dim)
     counts = _bib_counts(args)
-    pool = SyntheticPairs(counts, args.bib_dim, args.num_classes,
-                          args.clusters, args.seed, projection)
+    pool = SyntheticPairs(
+        counts,
+        args.bib_dim,
+        args.num_classes,
+        args.clusters,
+        args.seed,
+        projection,
+        isotropic=args.distribution == 'isotropic')
     n_all = len(counts)
     labeled = np.arange(args.num_images, n_all)
     boxes = np.zeros(args.num_classes, np.int64)
@@ -966,6 +1009,13 @@ def main(argv=None):
             print(
                 table_row(args, strategy.requires, strategy.uses_labeled, r1,
                           r2))
+        done = r2['extra'].get('distances_computed')
+        if done is not None:
+            skipped = r2['extra'].get('distances_skipped', 0)
+            print(f'distances ({args.distribution}): {done:,} computed, '
+                  f'{skipped:,} skipped '
+                  f'({100 * skipped / max(done + skipped, 1):.1f} % of the '
+                  'unpruned algorithm\'s)')
         if args.json_out:
             with open(args.json_out, 'w') as f:
                 json.dump(result, f, indent=1)
