@@ -60,8 +60,12 @@ def match_sources(probs_fg: torch.Tensor,
     rows = labels.new_zeros(labels.shape)
     for c in labels.unique().tolist():
         dets = torch.nonzero(labels == c).flatten()
-        cand, close = _within_tolerance(probs_fg[:, c].float(), scores[dets],
-                                        tol[dets])
+        col = probs_fg[:, c].float()
+        # only sources at least as likely as the least likely detection of
+        # the class can be sources (few, for a trained detector)
+        cand = torch.nonzero(col >= (scores[dets] - tol[dets]).min()).flatten()
+        close = (col[cand][None] - scores[dets][:, None]).abs() <= \
+            tol[dets][:, None]
         hits = close.sum(dim=1)
         single = hits == 1
         if single.any():  # the usual case: one source, no loop
@@ -71,31 +75,6 @@ def match_sources(probs_fg: torch.Tensor,
             _break_ties(rows, dets[ties], close[ties], cand, c, sample, decode,
                         source)
     return rows
-
-
-def _within_tolerance(col: torch.Tensor, scores: torch.Tensor,
-                      tol: torch.Tensor):
-    """The sources whose probability ``col`` (M,) is within ``tol`` of some
-    detection's score (N,): their rows, ascending, and the (N, K) matrix of
-    ``|col - score| <= tol``. Each detection reads only the sources in its
-    window of the sorted probabilities (twice ``tol`` wide, for rounding),
-    not all M: an untrained head gives thousands of sources nearly, but
-    not exactly, the same probability."""
-    vals, order = torch.sort(col)
-    lo = torch.searchsorted(vals, scores - 2 * tol)
-    width = torch.searchsorted(vals, scores + 2 * tol, right=True) - lo
-    det = torch.repeat_interleave(
-        torch.arange(len(scores), device=col.device), width)
-    offset = torch.arange(det.numel(), device=col.device) - \
-        (torch.cumsum(width, 0) - width)[det]
-    src = order[lo[det] + offset]
-    ok = (col[src] - scores[det]).abs() <= tol[det]
-    cand, column = torch.unique(src[ok], return_inverse=True)
-    close = torch.zeros((len(scores), len(cand)),
-                        dtype=torch.bool,
-                        device=col.device)
-    close[det[ok], column] = True
-    return cand, close
 
 
 #: Tied detections whose (detections x options) box errors are computed at

@@ -1,9 +1,7 @@
 """Equal scores: a detection whose class probability several sources share
 is traced to the source whose decoded box is the detection's box."""
-import hypothesis.strategies as st
 import numpy as np
 import torch
-from hypothesis import given, settings
 from mmengine.structures import InstanceData
 
 from mmal.models.probes import TwoStageRoIProbe, build_probe, tracing
@@ -82,31 +80,3 @@ def test_many_ties_are_decoded_once_per_class(monkeypatch):
     assert rows[:600].tolist() == owners.tolist()
     assert rows[600].item() == 7
     assert calls == [n_src]  # once, for class 1; class 2 has no tie
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    seed=st.integers(0, 2**31 - 1),
-    n_src=st.integers(1, 300),
-    n_det=st.integers(1, 60),
-    levels=st.integers(1, 8),
-    score_tol=st.sampled_from([0.0, 1e-6, 1e-3]))
-def test_windows_match_every_source_within_tolerance(seed, n_src, n_det,
-                                                     levels, score_tol):
-    """The sorted-window candidates are exactly the sources a full (N x M)
-    comparison finds within tolerance: probabilities drawn from a few
-    levels (exact ties), nudged by less and more than the tolerance."""
-    gen = torch.Generator().manual_seed(seed)
-    level = torch.rand(levels, generator=gen)
-    col = level[torch.randint(levels, (n_src, ), generator=gen)]
-    nudge = torch.randint(-2, 3, (n_src, ), generator=gen).float()
-    col = (col * (1 + nudge * score_tol * 0.7)).clamp(0, 1)
-    scores = col[torch.randint(n_src, (n_det, ), generator=gen)]
-    scores = scores * (
-        1 + torch.randint(-1, 2, (n_det, ), generator=gen) * score_tol * 0.3)
-    tol = score_tol * scores.abs() + 1e-12
-    cand, close = tracing._within_tolerance(col, scores, tol)
-    full = (col[None] - scores[:, None]).abs() <= tol[:, None]
-    expected = torch.nonzero(full.any(dim=0)).flatten()
-    assert cand.tolist() == expected.tolist()
-    assert torch.equal(close, full[:, expected])
