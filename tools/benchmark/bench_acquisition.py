@@ -75,6 +75,14 @@ checked first. ``--local-trials``, ``--sampling``, ``--projection-dim``,
 ``--projection-dim`` is applied to the pairs as BiB's ``summarize`` does,
 the others only change phase 2, so ``--work-dir D --keep`` then ``--reuse``
 re-runs select with other settings on the same shards.
+
+``--distribution isotropic`` replaces the Gaussian clusters of
+``img_feat`` and of the pair features by one isotropic Gaussian of the same
+per-component variance (no structure for the triangle-inequality bounds
+to use: their worst case); everything else is drawn as by default.
+``--exact reference`` runs core-set's / BiB's unpruned algorithm (same
+picks; compare the ``ids_sha256`` of the two runs). The distances
+computed and skipped by the pruned algorithms are printed.
 """
 import argparse
 import cProfile
