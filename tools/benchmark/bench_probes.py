@@ -21,9 +21,10 @@ batch, after a warm-up; the probe's scores are checked against the plain
 run's. Reported: ms/image of each, the overhead (total probe time / total
 plain time - 1), the median of the per-batch ratios, and the time the probe
 spends after the forward pass (tracing detections back to their source,
-pooling the image feature), with the detections per image whose score
-several sources share (``ties``, told apart by decoding boxes) and the
-boxes decoded for them.
+pooling the image feature), with the calls per image that decode source
+boxes (once for every source of a head with class-agnostic boxes, which
+looks detections up by box; otherwise once per class whose detections'
+scores several sources share) and the boxes they decode.
 
 Random weights give every anchor / proposal nearly the same class
 probabilities, far more ties than a trained detector has: ``--checkpoints``
@@ -251,9 +252,8 @@ def build(config: str, root: str, ann_file: str, args, checkpoint=None):
 
 class TimedProbe:
     """Adds up the time a probe spends after the forward pass, and counts
-    the detections it had to tell apart by decoding boxes (``ties``: their
-    score matched several sources within the tolerance) and the candidate
-    boxes it decoded for them (``options``)."""
+    the calls that decode source boxes (``decodes``) and the boxes they
+    decode (``boxes``)."""
 
     def __init__(self, probe):
         self.reset()
@@ -268,8 +268,8 @@ class TimedProbe:
         def counted_match(probs_fg, sample, decode):
 
             def counted_decode(rows, classes):
-                self.ties += 1
-                self.options += int(rows.numel())
+                self.decodes += 1
+                self.boxes += int(rows.numel())
                 return decode(rows, classes)
 
             return match(probs_fg, sample, counted_decode)
@@ -278,8 +278,8 @@ class TimedProbe:
 
     def reset(self):
         self.seconds = 0.0
-        self.ties = 0
-        self.options = 0
+        self.decodes = 0
+        self.boxes = 0
 
     def _wrap(self, fn):
 
@@ -373,8 +373,8 @@ def bench_config(config: str,
         overhead_pct=100 * (probe_ms / plain_ms - 1),
         median_batch_overhead_pct=100 * (float(np.median(ratios)) - 1),
         trace_ms_per_image=1e3 * timer.seconds / n_img,
-        ties_per_image=timer.ties / n_img,
-        options_per_image=timer.options / n_img)
+        decodes_per_image=timer.decodes / n_img,
+        boxes_decoded_per_image=timer.boxes / n_img)
     if prof is not None:
         s = io.StringIO()
         pstats.Stats(prof, stream=s).sort_stats('tottime').print_stats(15)
@@ -382,10 +382,11 @@ def bench_config(config: str,
     return out
 
 
-HEADER = ('| config | input | batch | dets/img | plain ms/img | '
-          'probe ms/img | overhead | median batch overhead | '
-          'probe after forward ms/img | ties/img | boxes decoded/img |\n|' +
-          '---|' * 11)
+HEADER = (
+    '| config | input | batch | dets/img | plain ms/img | '
+    'probe ms/img | overhead | median batch overhead | '
+    'probe after forward ms/img | decode calls/img | boxes decoded/img |\n|' +
+    '---|' * 11)
 
 
 def row(r: dict) -> str:
@@ -396,8 +397,8 @@ def row(r: dict) -> str:
             f'{r["plain_ms_per_image"]:.1f} | {r["probe_ms_per_image"]:.1f} '
             f'| {r["overhead_pct"]:+.1f} % | '
             f'{r["median_batch_overhead_pct"]:+.1f} % | '
-            f'{r["trace_ms_per_image"]:.1f} | {r["ties_per_image"]:.1f} | '
-            f'{r["options_per_image"]:.0f} |')
+            f'{r["trace_ms_per_image"]:.1f} | {r["decodes_per_image"]:.1f} | '
+            f'{r["boxes_decoded_per_image"]:.0f} |')
 
 
 def main(argv=None):

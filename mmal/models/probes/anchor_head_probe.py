@@ -33,6 +33,7 @@ class AnchorHeadProbe(ScoreTracingProbe):
 
     priority = 20
     source = 'anchor'
+    agnostic_boxes = True
 
     @classmethod
     def _head_mismatch(cls, model, head_type, needs: str) -> Optional[str]:
@@ -175,5 +176,5 @@ class AnchorHeadProbe(ScoreTracingProbe):
             cols = torch.as_tensor(loc, device=fmap.device)
             start = 0 if same else int(offsets[lv])
             out[torch.as_tensor(mask, device=out.device),
-                start:start + widths[lv]] = fmap[:, cols].t().float()
+                start:start + widths[lv]] = fmap.t()[cols].float()
         return out

@@ -39,6 +39,7 @@ class QueryHeadProbe(ScoreTracingProbe):
 
     priority = 20
     source = 'query'
+    agnostic_boxes = True
 
     @classmethod
     def mismatch(cls, model) -> Optional[str]:

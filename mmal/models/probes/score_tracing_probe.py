@@ -29,6 +29,11 @@ class ScoreTracingProbe(BaseProbe):
     #: decoded as the head does (original-image pixels); for checks, off
     #: in acquisition.
     record_sources: bool = False
+    #: Whether a source's decoded box is the same for every class: then
+    #: :func:`match_sources` decodes every source once and looks detections
+    #: up by their box first. Subclasses whose heads regress one box per
+    #: source say so.
+    agnostic_boxes: bool = False
 
     def __init__(self, model, fields, score_tol: float = 1e-6):
         super().__init__(model, fields, score_tol)
@@ -66,7 +71,7 @@ class ScoreTracingProbe(BaseProbe):
         :func:`match_sources`. Records the sources when
         :attr:`record_sources` is set."""
         rows = match_sources(probs_fg, sample, decode, self.score_tol,
-                             self.source)
+                             self.source, self.agnostic_boxes)
         if self.record_sources:
             labels = sample.pred_instances.labels
             self.sources.append(dict(rows=rows, boxes=decode(rows, labels)))

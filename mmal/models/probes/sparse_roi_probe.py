@@ -60,6 +60,12 @@ class SparseRoIProbe(ScoreTracingProbe):
         self._hook(roi_head.bbox_head[-1], 'head')
         self._hook(roi_head.bbox_roi_extractor[-1], 'rois', pre=True)
 
+    @property
+    def agnostic_boxes(self) -> bool:
+        """One box per proposal when the head regresses class-agnostic
+        deltas."""
+        return bool(self.model.roi_head.bbox_head[-1].reg_class_agnostic)
+
     def _trace(self, b: int, sample):
         head = self.model.roi_head.bbox_head[-1]
         logits, deltas, obj_feats = self._store['head'][:3]

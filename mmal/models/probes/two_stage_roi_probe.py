@@ -53,6 +53,12 @@ class TwoStageRoIProbe(ScoreTracingProbe):
         if 'feats' in self.fields:
             self._hook(roi_head.bbox_head.fc_cls, 'feat', pre=True)
 
+    @property
+    def agnostic_boxes(self) -> bool:
+        """One box per proposal when the head regresses class-agnostic
+        deltas."""
+        return bool(self._final_bbox_head().reg_class_agnostic)
+
     def _final_bbox_head(self):
         """The bbox head that makes the detections."""
         return self.model.roi_head.bbox_head

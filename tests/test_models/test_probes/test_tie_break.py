@@ -80,3 +80,106 @@ def test_many_ties_are_decoded_once_per_class(monkeypatch):
     assert rows[:600].tolist() == owners.tolist()
     assert rows[600].item() == 7
     assert calls == [n_src]  # once, for class 1; class 2 has no tie
+
+
+def _pool(data):
+    """A tie-heavy pool drawn by hypothesis: M sources with probabilities
+    from three values (so most detections tie), boxes on a coarse grid
+    (equal boxes, -0.0 beside 0.0), and detections made from sources, some
+    with a box moved by one ulp or a score no source has."""
+    from hypothesis import strategies as st
+    m = data.draw(st.integers(1, 40), label='sources')
+    n_cls = data.draw(st.integers(1, 3), label='classes')
+    level = st.sampled_from([0.25, 0.5, 0.5 + 1e-7])
+    probs = torch.tensor(
+        data.draw(
+            st.lists(
+                st.lists(level, min_size=n_cls, max_size=n_cls),
+                min_size=m,
+                max_size=m)))
+    coord = st.sampled_from([-0.0, 0.0, 1.0, 2.0, 3.5])
+    boxes = torch.tensor(
+        data.draw(
+            st.lists(
+                st.lists(coord, min_size=4, max_size=4),
+                min_size=m,
+                max_size=m)))
+    n = data.draw(st.integers(0, 30), label='detections')
+    dets = data.draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, m - 1), st.integers(0, n_cls - 1),
+                st.sampled_from(['own', 'ulp'])),
+            min_size=n,
+            max_size=n))
+    src = torch.tensor([d[0] for d in dets], dtype=torch.long)
+    labels = torch.tensor([d[1] for d in dets], dtype=torch.long)
+    det_boxes = boxes[src].clone()
+    for i, d in enumerate(dets):
+        if d[2] == 'ulp':
+            det_boxes[i, 0] = torch.nextafter(det_boxes[i, 0],
+                                              torch.tensor(9.))
+    pred = InstanceData(
+        bboxes=det_boxes, labels=labels, scores=probs[src, labels])
+    return probs, boxes, pred
+
+
+def test_box_lookup_picks_what_the_full_comparison_picks():
+    """With ``agnostic`` every source is decoded once and detections are
+    looked up by box first; the rows are exactly those of the full
+    comparison (first of the nearest boxes among the sources with the
+    detection's probability), ties, equal boxes and near misses included."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(
+        max_examples=300,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def check(data):
+        probs, boxes, pred = _pool(data)
+
+        class Sample:
+            pred_instances = pred
+            metainfo = dict(img_path='drawn.png')
+
+        calls = []
+
+        def decode(rows, classes):
+            calls.append(rows.numel())
+            return boxes[rows]
+
+        full = tracing.match_sources(probs, Sample(), decode)
+        calls.clear()
+        looked_up = tracing.match_sources(
+            probs, Sample(), decode, agnostic=True)
+        assert looked_up.tolist() == full.tolist()
+        if len(pred):
+            # one call for every source; more only for box misses
+            assert calls[0] == probs.shape[0]
+
+    check()
+
+
+def test_box_lookup_leaves_non_finite_boxes_to_the_full_comparison():
+    """A source box with inf or NaN makes box errors NaN, whose order only
+    the full comparison reproduces: the lookup is skipped."""
+    boxes = torch.tensor([[0., 0., 1., 1.], [0., 0., float('inf'), 1.],
+                          [0., 0., 1., 1.]])
+    probs = torch.full((3, 1), 0.5)
+    pred = InstanceData(
+        bboxes=boxes[[2, 0]],
+        labels=torch.tensor([0, 0]),
+        scores=torch.tensor([0.5, 0.5]))
+
+    class Sample:
+        pred_instances = pred
+        metainfo = dict(img_path='inf.png')
+
+    def decode(rows, classes):
+        return boxes[rows]
+
+    full = tracing.match_sources(probs, Sample(), decode)
+    assert tracing.match_sources(
+        probs, Sample(), decode, agnostic=True).tolist() == full.tolist()
