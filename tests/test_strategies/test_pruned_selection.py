@@ -143,6 +143,75 @@ def test_greedy_k_center_pruned_equals_reference(seed, n, k, labeled, clusters,
         n * (labeled + k - 1)
 
 
+def eager_k_center(x, k, rng, centers, weights):
+    """Greedy k-center as stated: float64 distances as differences, every
+    row updated at every pick, ties to the lowest index."""
+    x = torch.from_numpy(x).double()
+    n = len(x)
+    dist = (lambda c: (x - c).square().sum(dim=1).sqrt())
+    mind = torch.full((n, ), float('inf'), dtype=torch.float64)
+    for c in ([] if centers is None else torch.from_numpy(
+            centers.astype(np.float32)).double()):
+        mind = torch.minimum(mind, dist(c))
+    w = None if weights is None else torch.from_numpy(
+        weights.astype(np.float32)).double()
+    taken = torch.zeros(n, dtype=torch.bool)
+    picked, values = [], []
+    for t in range(min(k, n)):
+        if t == 0 and not bool(torch.isfinite(mind).any()):
+            i, v = int(rng.integers(n)), 0.0
+        else:
+            key = (mind if w is None else mind * w).masked_fill(
+                taken, -float('inf'))
+            i = int(torch.argmax(key))
+            v = float(key[i])
+        picked.append(i)
+        values.append(v)
+        taken[i] = True
+        mind = torch.minimum(mind, dist(x[i]))
+    return np.asarray(picked), np.asarray(values)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(1, 400),
+    k=st.integers(1, 40),
+    labeled=st.integers(0, 60),
+    clusters=st.sampled_from([0, 3, 12]),
+    num_anchors=st.sampled_from([1, 2, 5, 16]),
+    weighted=st.booleans())
+def test_greedy_k_center_pruned_blocks_equal_reference(seed, n, k, labeled,
+                                                       clusters, num_anchors,
+                                                       weighted):
+    """Few anchors for many rows: each anchor's rows span several blocks
+    and runs (the row layout, the block-wise argmax with its ties, the
+    runs merged across blocks), and the picks stay those of the plain
+    eager algorithm. Duplicate rows tie at distance 0: the eager oracle
+    computes distances as differences, as the pruned algorithm does (the
+    lazy reference's norm expansion leaves about 1e-7 there, which would
+    decide those ties)."""
+    from mmal.strategies.functional.k_center_pruned import \
+        greedy_k_center_pruned
+    rng = np.random.default_rng(seed)
+    data = clustered(rng, n + labeled, 8, clusters, 0.5)
+    x, centers = data[:n], data[n:].astype(np.float16)
+    if seed % 3 == 0:  # duplicate rows: ties of the farthest
+        x[n // 2:] = x[:n - n // 2]
+    weights = rng.uniform(0.1, 1, n) if weighted else None
+    ref = eager_k_center(x, k, np.random.default_rng(seed),
+                         centers if labeled else None, weights)
+    got = greedy_k_center_pruned(
+        torch.from_numpy(x),
+        k,
+        np.random.default_rng(seed),
+        centers if labeled else None,
+        weights,
+        num_anchors=num_anchors)
+    assert got[0].tolist() == ref[0].tolist()
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-9)
+
+
 def test_greedy_k_center_pruned_planted():
     # planted: labeled centres sit in clusters 0 and 1; the planted far row
     # of cluster 2 comes first, then a row of cluster 3

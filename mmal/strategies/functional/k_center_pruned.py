@@ -46,33 +46,14 @@ def sq_distances(x: torch.Tensor, xn: torch.Tensor, c: torch.Tensor,
     return d.mul_(-2).add_(cn[None]).add_(xn[:, None]).clamp_(min=0)
 
 
-def _chunks(group: torch.Tensor, dist: torch.Tensor, num: int, size: int):
-    """Rows sorted by their anchor ``group`` then by ``dist`` to it, cut
-    into chunks of at most ``size`` rows of one anchor: the rows of each
-    chunk, its anchor, and the least and largest ``dist`` in it."""
-    order = np.lexsort((dist.cpu().numpy(), group.cpu().numpy()))
-    g_sorted = group.cpu().numpy()[order]
-    bounds = np.searchsorted(g_sorted, np.arange(num + 1))
-    rows, anchor = [], []
-    for g in range(num):
-        for lo in range(bounds[g], bounds[g + 1], size):
-            rows.append(
-                torch.from_numpy(order[lo:min(lo + size, bounds[g + 1])]))
-            anchor.append(g)
-    anchor = torch.as_tensor(anchor, dtype=torch.long)
-    lo = torch.stack([dist[r].min() for r in rows]) if rows else dist[:0]
-    hi = torch.stack([dist[r].max() for r in rows]) if rows else dist[:0]
-    return rows, anchor, lo, hi
-
-
-def exact_min(x: torch.Tensor, c: torch.Tensor, d2: torch.Tensor,
-              tol: float) -> torch.Tensor:
+def exact_min(x: torch.Tensor, c: torch.Tensor, members: torch.Tensor,
+              d2: torch.Tensor, tol: float) -> torch.Tensor:
     """Float64 squared distance of each row of ``x`` to its nearest row of
-    ``c``, recomputing in float64 only the pairs whose float32 squared
-    distance ``d2`` (N, M) is within ``tol`` of the row's least."""
+    ``c[members]``, recomputing in float64 only the pairs whose float32
+    squared distance ``d2`` (N, M) is within ``tol`` of the row's least."""
     best = d2.min(dim=1, keepdim=True)[0]
     r, k = torch.nonzero(d2 <= best + tol, as_tuple=True)
-    diff = x[r].double() - c[k].double()
+    diff = x[r].double() - c[members[k]].double()
     exact = diff.square_().sum(dim=1)
     out = torch.full((len(x), ), float('inf'), dtype=torch.float64)
     return out.scatter_reduce_(0, r, exact, 'amin')
@@ -83,6 +64,7 @@ def nearest_center_pruned(x: torch.Tensor,
                           centers: torch.Tensor,
                           to_anchor: torch.Tensor,
                           anchors: torch.Tensor,
+                          blocks,
                           margin: float,
                           tol: float,
                           chunk: int = 32):
@@ -96,6 +78,8 @@ def nearest_center_pruned(x: torch.Tensor,
         to_anchor (torch.Tensor): (N, G) distance of every row to every
             anchor.
         anchors (torch.Tensor): (G, D) the anchors.
+        blocks (sequence): ``(start, end, g)``: runs of consecutive rows
+            of ``x`` whose nearest anchor is ``g``, covering every row.
         margin (float): Rounding margin of the skips (distance).
         tol (float): Rounding margin of the float32 squared distances.
         chunk (int): Centres per chunk of one anchor.
@@ -110,40 +94,181 @@ def nearest_center_pruned(x: torch.Tensor,
     cn = _sq_norms(centers)
     c_dist, c_group = sq_distances(centers, cn, anchors,
                                    _sq_norms(anchors)).sqrt_().min(dim=1)
-    c_rows, c_anchor, c_lo, c_hi = _chunks(c_group, c_dist, num, chunk)
-    x_group = to_anchor.argmin(dim=1)
-    order = torch.argsort(x_group, stable=True)
-    bounds = torch.searchsorted(x_group[order], torch.arange(num + 1))
+    # the centres sorted by anchor, then distance to it: a chunk is a
+    # contiguous slice
+    order = torch.from_numpy(np.lexsort((c_dist.numpy(), c_group.numpy())))
+    centers, cn = centers[order], cn[order]
+    c_dist, c_group = c_dist[order], c_group[order]
+    bounds = torch.searchsorted(c_group, torch.arange(num + 1)).tolist()
+    starts = [
+        lo for g in range(num) for lo in range(bounds[g], bounds[g + 1], chunk)
+    ]
+    c_start = torch.as_tensor(starts + [len(centers)], dtype=torch.long)
+    c_anchor = c_group[c_start[:-1]]
+    c_lo, c_hi = c_dist[c_start[:-1]], c_dist[c_start[1:] - 1]
     xn = _sq_norms(x)
     computed = 0
-    for g in range(num):
-        rows = order[bounds[g]:bounds[g + 1]]
-        if not len(rows):
-            continue
-        xr, xrn, ta = x[rows], xn[rows], to_anchor[rows][:, c_anchor]
+    for a, b, g in blocks:
+        xr, xrn, ta = x[a:b], xn[a:b], to_anchor[a:b][:, c_anchor]
         # own chunks first: an upper bound of the minimum, then the others
         # whose lower bound is below it for some row
         own = c_anchor == g
         lb = torch.maximum(ta - c_hi, c_lo - ta)
         d2_parts, cols = [], []
-        ub = torch.full((len(rows), ), float('inf'))
+        ub = torch.full((b - a, ), float('inf'))
         for sel in (own, None):
             if sel is None:
                 sel = ~own & (lb <= ub.sqrt()[:, None] + margin).any(dim=0)
-            idx = torch.nonzero(sel)[:, 0].tolist()
-            if not idx:
-                continue
-            members = torch.cat([c_rows[i] for i in idx])
-            d2 = sq_distances(xr, xrn, centers[members], cn[members])
-            ub = torch.minimum(ub, d2.min(dim=1)[0])
-            d2_parts.append(d2)
-            cols.append(members)
+            for lo, hi in _ranges(torch.nonzero(sel)[:, 0], c_start):
+                d2 = sq_distances(xr, xrn, centers[lo:hi], cn[lo:hi])
+                ub = torch.minimum(ub, d2.min(dim=1)[0])
+                d2_parts.append(d2)
+                cols.append(torch.arange(lo, hi))
         if not cols:
             continue
         members = torch.cat(cols)
-        computed += len(rows) * len(members)
-        u[rows] = exact_min(xr, centers[members], torch.cat(d2_parts, 1), tol)
+        computed += (b - a) * len(members)
+        u[a:b] = exact_min(xr, centers, members, torch.cat(d2_parts, 1), tol)
     return u.sqrt_(), computed
+
+
+def _ranges(chunks: torch.Tensor, start: torch.Tensor):
+    """``(lo, hi)`` slices of the rows of the sorted ``chunks`` (whose
+    rows are ``start[j]:start[j + 1]``), consecutive chunks merged."""
+    if not len(chunks):
+        return []
+    fresh = torch.ones(len(chunks), dtype=torch.bool)
+    fresh[1:] = chunks[1:] != chunks[:-1] + 1
+    last = torch.ones(len(chunks), dtype=torch.bool)
+    last[:-1] = fresh[1:]
+    return list(
+        zip(start[chunks[fresh]].tolist(), start[chunks[last] + 1].tolist()))
+
+
+def farthest_anchors(x: torch.Tensor,
+                     xn: torch.Tensor,
+                     num: int,
+                     sample: int = 16) -> torch.Tensor:
+    """Indices of ``num`` anchor rows of ``x``: a farthest-first traversal
+    (from row 0, no random draw) of ``sample * num`` rows at an even
+    stride, so every well-separated group of rows gets an anchor of its
+    own (rows at an even stride alone miss the rare ones, whose rows then
+    have only far anchors and weak bounds)."""
+    n = len(x)
+    if n <= num:
+        return torch.arange(n)
+    idx = torch.from_numpy(
+        np.unique(
+            np.linspace(0, n - 1, min(n,
+                                      sample * num)).round().astype(np.int64)))
+    s, sn = x[idx], xn[idx]
+    chosen = [0]
+    d = torch.full((len(idx), ), float('inf'))
+    for _ in range(1, num):
+        j = chosen[-1]
+        d = torch.minimum(d, torch.mv(s, s[j]).mul_(-2).add_(sn).add_(sn[j]))
+        d[chosen] = -1.0
+        chosen.append(int(torch.argmax(d)))
+    return idx[torch.as_tensor(chosen)].sort()[0]
+
+
+class _Layout:
+    """The pool rows sorted by nearest anchor, then by the distance to it,
+    as one contiguous matrix, cut into blocks of at most ``size``
+    consecutive rows of one anchor. A row ``x`` of a block whose anchor is
+    ``g`` can be nearer to a new centre ``c`` than its threshold ``thr``
+    only if ``| |x - g| - |c - g| | <= thr``, so the rows to compare are,
+    per block, one run: those whose anchor distance is within the block's
+    largest threshold (its reach) of ``|c - g|``. A few far rows of an
+    anchor (whose own group has no anchor) get blocks of their own and do
+    not widen the reach of the near ones."""
+
+    def __init__(self, x, xn, x_group, x_dist, num, size: int = 64):
+        n = len(x)
+        self.perm = torch.from_numpy(
+            np.lexsort((x_dist.numpy(), x_group.numpy())))
+        self.x, self.xn = x[self.perm], xn[self.perm]
+        group = x_group[self.perm]
+        bounds = torch.searchsorted(group, torch.arange(num + 1)).tolist()
+        starts, owner = [], []
+        for g in range(num):
+            for lo in range(bounds[g], bounds[g + 1], size):
+                starts.append(lo)
+                owner.append(g)
+        self.start = torch.as_tensor(starts + [n], dtype=torch.long)
+        self.group = torch.as_tensor(owner, dtype=torch.long)
+        self.block = torch.repeat_interleave(
+            torch.arange(len(owner)), self.start.diff(), output_size=n)
+        dist = x_dist[self.perm].double()
+        span = 2 * float(dist.max() if n else 0) + 1
+        self.base = torch.arange(len(owner), dtype=torch.float64) * span
+        # block b's rows at distance r from its anchor sort at b * span + r
+        self.key = self.block.double() * span + dist
+        # each block's least and largest anchor distance
+        self.first = dist[self.start[:-1]] if n else dist
+        self.last = dist[self.start[1:] - 1] if n else dist
+
+    def blocks(self, rows: int = 256, spread: float = 1.25):
+        """``(start, end, anchor)`` of runs of consecutive blocks of one
+        anchor, at most ``rows`` rows (bigger products), a new one where
+        the anchor distance jumps past ``spread`` times the run's first
+        (far rows apart from near ones)."""
+        s = self.start.tolist()
+        first = self.first.tolist()
+        out = []
+        for j, g in enumerate(self.group.tolist()):
+            if out and out[-1][2] == g and s[j + 1] - out[-1][0] <= rows \
+                    and first[j] <= spread * out[-1][3]:
+                out[-1][1] = s[j + 1]
+            else:
+                out.append([s[j], s[j + 1], g, first[j]])
+        return [(a, b, g) for a, b, g, _ in out]
+
+    def reach(self, thr: torch.Tensor) -> torch.Tensor:
+        """Every block's largest value of ``thr`` (N,)."""
+        out = torch.full((len(self.group), ), -float('inf'), dtype=thr.dtype)
+        return out.scatter_reduce_(0, self.block, thr, 'amax')
+
+    def runs(self, c_anchor: torch.Tensor, reach: torch.Tensor):
+        """``(starts, ends)`` of the runs of sorted positions of the rows
+        whose anchor distance is within their block's ``reach`` of the
+        centre's distance ``c_anchor`` (G,) to their anchor (one run per
+        block at most, touching runs merged)."""
+        c = c_anchor.double()[self.group]
+        r = reach.double()
+        near = torch.nonzero((self.first <= c + r)
+                             & (self.last >= c - r))[:, 0]
+        if not len(near):
+            return [], []
+        c, r = c[near], r[near]
+        lo = torch.searchsorted(self.key, self.base[near] + (c - r))
+        hi = torch.searchsorted(
+            self.key, self.base[near] + (c + r), right=True)
+        lo = torch.maximum(lo, self.start[near])
+        hi = torch.minimum(hi, self.start[near + 1])
+        keep = hi > lo
+        lo, hi = lo[keep], hi[keep]
+        if len(lo) > 1:
+            fresh = torch.ones(len(lo), dtype=torch.bool)
+            fresh[1:] = lo[1:] != hi[:-1]
+            last = torch.ones(len(lo), dtype=torch.bool)
+            last[:-1] = fresh[1:]
+            lo, hi = lo[fresh], hi[last]
+        return lo.tolist(), hi.tolist()
+
+    def argmax(self, key: torch.Tensor, top: torch.Tensor) -> int:
+        """Position of the largest ``key`` from the blocks' largest
+        (``top``); ties: the lowest index of the pool."""
+        j = int(torch.argmax(top))
+        best = top[j]
+        blocks = torch.nonzero(top == best)[:, 0].tolist()
+        rows = torch.cat([
+            torch.nonzero(key[self.start[b]:self.start[b + 1]] == best)[:, 0] +
+            self.start[b] for b in blocks
+        ])
+        if len(rows) == 1:
+            return int(rows[0])
+        return int(rows[torch.argmin(self.perm[rows])])
 
 
 @torch.no_grad()
@@ -181,11 +306,9 @@ def greedy_k_center_pruned(x,
         centers = np.zeros((0, x.shape[1]), np.float32)
     centers = torch.as_tensor(np.asarray(centers)).float()
     xn = _sq_norms(x)
-    a_idx = torch.from_numpy(
-        np.unique(
-            np.linspace(0, n - 1, min(n,
-                                      num_anchors)).round().astype(np.int64)))
+    a_idx = farthest_anchors(x, xn, num_anchors)
     anchors, an = x[a_idx], xn[a_idx]
+    num = len(a_idx)
     to_anchor = torch.cat([
         sq_distances(x[s:s + 8192], xn[s:s + 8192], anchors, an)
         for s in range(0, n, 8192)
@@ -195,49 +318,64 @@ def greedy_k_center_pruned(x,
     if len(centers):
         norm = max(norm, float(_sq_norms(centers).max()))
     margin, tol = 1e-2 * norm**0.5, 1e-4 * norm
-    mind, computed = nearest_center_pruned(x, centers, to_anchor, anchors,
-                                           margin, tol)
+    lay = _Layout(x, xn, x_group, x_dist, num)
+    perm = lay.perm
+    mind, computed = nearest_center_pruned(lay.x, centers, to_anchor[perm],
+                                           anchors, lay.blocks(), margin, tol)
     del to_anchor
     w = None if weights is None else torch.as_tensor(
-        np.asarray(weights, dtype=np.float32)).double()  # as the reference
+        np.asarray(weights, dtype=np.float32)).double()[perm]  # as the ref.
     key = mind.clone() if w is None else mind * w
-    # rows compared with a new centre: bound <= thr (taken rows: never)
+    # rows compared with a new centre: |x - g| within thr of |c - g|
     thr = mind.float() + margin
+    reach = lay.reach(thr)
+    top = lay.reach(key)  # every block's largest key
+    taken = torch.zeros(n, dtype=torch.bool)
+    buf = torch.empty(n)
     for t in range(k):
         first = t == 0 and not bool(torch.isfinite(mind).any())
         if first:
-            i = int(rng.integers(n))
+            i = int(torch.nonzero(perm == int(rng.integers(n)))[0, 0])
         else:
-            i = int(torch.argmax(key))  # ties: the lowest index
+            i = lay.argmax(key, top)
             values[t] = float(key[i])
-        picked[t] = i
+        picked[t] = int(perm[i])
         if t == k - 1:
             break
         key[i] = thr[i] = -float('inf')
-        c, cn = x[i], xn[i]
+        taken[i] = True
+        c, cn = lay.x[i], lay.xn[i]
         if first:
-            rows = torch.arange(n)
+            starts, ends = [0], [n]
         else:
             c_anchor = an.sub(
                 anchors @ c, alpha=2).add_(cn).clamp_(min=0).sqrt_()
-            lb = (c_anchor[x_group] - x_dist).abs_()
-            rows = torch.nonzero(lb <= thr)[:, 0]
-        computed += len(rows)
-        for s in range(0, len(rows), 8192):
-            r = rows[s:s + 8192]
-            xr = x[r]
-            d2 = torch.mv(xr, c).mul_(-2).add_(cn).add_(xn[r])
+            starts, ends = lay.runs(c_anchor, reach)
+        touched = [int(lay.block[i])]
+        offset = 0
+        for a, b in zip(starts, ends):  # the runs, read in place
+            torch.mv(lay.x[a:b], c, out=buf[offset:offset + b - a])
+            offset += b - a
+        computed += offset
+        if offset:
+            rows = torch.cat(
+                [torch.arange(a, b) for a, b in zip(starts, ends)])
+            d2 = buf[:offset].mul_(-2).add_(cn).add_(lay.xn[rows])
             # float64 where the minimum may change
-            hit = torch.nonzero(d2.double() <= mind[r].square() + tol)[:, 0]
-            if not len(hit):
-                continue
-            rh = r[hit]
-            d = (xr[hit].double() - c.double()).square_().sum(dim=1).sqrt_()
-            new = torch.minimum(mind[rh], d)
-            mind[rh] = new
-            key[rh] = new if w is None else new * w[rh]
-            thr[rh] = new.float() + margin
-        key[i] = thr[i] = -float('inf')  # never again
+            hit = rows[d2.double() <= mind[rows].square() + tol]
+            hit = hit[~taken[hit]]
+            if len(hit):
+                d = (lay.x[hit].double() -
+                     c.double()).square_().sum(dim=1).sqrt_()
+                new = torch.minimum(mind[hit], d)
+                mind[hit] = new
+                key[hit] = new if w is None else new * w[hit]
+                thr[hit] = new.float() + margin
+                touched += lay.block[hit].tolist()
+        for j in set(touched):  # their blocks' largest thr and key
+            lo, hi = lay.start[j], lay.start[j + 1]
+            reach[j] = thr[lo:hi].max()
+            top[j] = key[lo:hi].max()
     if stats is not None:
         total = n * (len(centers) + k - 1)
         stats.update(
