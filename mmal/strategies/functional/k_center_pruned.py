@@ -153,7 +153,7 @@ def farthest_anchors(x: torch.Tensor,
     (from row 0, no random draw) of ``sample * num`` rows at an even
     stride, so every well-separated group of rows gets an anchor of its
     own (rows at an even stride alone miss the rare ones, whose rows then
-    have only far anchors and weak bounds)."""
+    have only far anchors and weak bounds); in :func:`_chain` order."""
     n = len(x)
     if n <= num:
         return torch.arange(n)
@@ -169,7 +169,25 @@ def farthest_anchors(x: torch.Tensor,
         d = torch.minimum(d, torch.mv(s, s[j]).mul_(-2).add_(sn).add_(sn[j]))
         d[chosen] = -1.0
         chosen.append(int(torch.argmax(d)))
-    return idx[torch.as_tensor(chosen)].sort()[0]
+    anchors = idx[torch.as_tensor(chosen)]
+    return anchors[_chain(x[anchors], xn[anchors])]
+
+
+def _chain(a: torch.Tensor, an: torch.Tensor) -> torch.Tensor:
+    """An order of the rows of ``a`` in which each is followed by its
+    nearest one not yet taken (from row 0): near anchors get adjacent
+    numbers, so the rows and centres of one region lie in adjacent
+    groups, and the runs and chunks of a pick merge into fewer, longer
+    products."""
+    d = sq_distances(a, an, a, an)
+    d.fill_diagonal_(float('inf'))
+    order = [0]
+    d[:, 0] = float('inf')
+    for _ in range(1, len(a)):
+        j = int(torch.argmin(d[order[-1]]))
+        order.append(j)
+        d[:, j] = float('inf')
+    return torch.as_tensor(order)
 
 
 class _Layout:
@@ -207,6 +225,10 @@ class _Layout:
         # each block's least and largest anchor distance
         self.first = dist[self.start[:-1]] if n else dist
         self.last = dist[self.start[1:] - 1] if n else dist
+        # numpy copies for the per-pick bookkeeping (small arrays)
+        self.np_key, self.np_base = self.key.numpy(), self.base.numpy()
+        self.np_start, self.np_group = self.start.numpy(), self.group.numpy()
+        self.np_first, self.np_last = self.first.numpy(), self.last.numpy()
 
     def blocks(self, rows: int = 256, spread: float = 1.25):
         """``(start, end, anchor)`` of runs of consecutive blocks of one
@@ -229,29 +251,29 @@ class _Layout:
         out = torch.full((len(self.group), ), -float('inf'), dtype=thr.dtype)
         return out.scatter_reduce_(0, self.block, thr, 'amax')
 
-    def runs(self, c_anchor: torch.Tensor, reach: torch.Tensor):
+    def runs(self, c_anchor: torch.Tensor, reach: torch.Tensor, gap: int = 32):
         """``(starts, ends)`` of the runs of sorted positions of the rows
         whose anchor distance is within their block's ``reach`` of the
-        centre's distance ``c_anchor`` (G,) to their anchor (one run per
-        block at most, touching runs merged)."""
-        c = c_anchor.double()[self.group]
-        r = reach.double()
-        near = torch.nonzero((self.first <= c + r)
-                             & (self.last >= c - r))[:, 0]
+        centre's distance ``c_anchor`` (G,) to their anchor: one run per
+        block at most, runs at most ``gap`` rows apart merged)."""
+        c = c_anchor.double().numpy()[self.np_group]
+        r = reach.double().numpy()
+        near = np.flatnonzero((self.np_first <= c + r)
+                              & (self.np_last >= c - r))
         if not len(near):
             return [], []
         c, r = c[near], r[near]
-        lo = torch.searchsorted(self.key, self.base[near] + (c - r))
-        hi = torch.searchsorted(
-            self.key, self.base[near] + (c + r), right=True)
-        lo = torch.maximum(lo, self.start[near])
-        hi = torch.minimum(hi, self.start[near + 1])
+        lo = np.searchsorted(self.np_key, self.np_base[near] + (c - r))
+        hi = np.searchsorted(
+            self.np_key, self.np_base[near] + (c + r), side='right')
+        lo = np.maximum(lo, self.np_start[near])
+        hi = np.minimum(hi, self.np_start[near + 1])
         keep = hi > lo
         lo, hi = lo[keep], hi[keep]
         if len(lo) > 1:
-            fresh = torch.ones(len(lo), dtype=torch.bool)
-            fresh[1:] = lo[1:] != hi[:-1]
-            last = torch.ones(len(lo), dtype=torch.bool)
+            fresh = np.ones(len(lo), dtype=bool)
+            fresh[1:] = lo[1:] > hi[:-1] + gap
+            last = np.ones(len(lo), dtype=bool)
             last[:-1] = fresh[1:]
             lo, hi = lo[fresh], hi[last]
         return lo.tolist(), hi.tolist()
@@ -262,9 +284,10 @@ class _Layout:
         j = int(torch.argmax(top))
         best = top[j]
         blocks = torch.nonzero(top == best)[:, 0].tolist()
+        start = self.np_start
         rows = torch.cat([
-            torch.nonzero(key[self.start[b]:self.start[b + 1]] == best)[:, 0] +
-            self.start[b] for b in blocks
+            torch.nonzero(key[start[b]:start[b + 1]] == best)[:, 0] +
+            int(start[b]) for b in blocks
         ])
         if len(rows) == 1:
             return int(rows[0])
@@ -358,8 +381,9 @@ def greedy_k_center_pruned(x,
             offset += b - a
         computed += offset
         if offset:
-            rows = torch.cat(
-                [torch.arange(a, b) for a, b in zip(starts, ends)])
+            rows = torch.from_numpy(
+                np.concatenate([np.arange(a, b)
+                                for a, b in zip(starts, ends)]))
             d2 = buf[:offset].mul_(-2).add_(cn).add_(lay.xn[rows])
             # float64 where the minimum may change
             hit = rows[d2.double() <= mind[rows].square() + tol]
@@ -373,7 +397,7 @@ def greedy_k_center_pruned(x,
                 thr[hit] = new.float() + margin
                 touched += lay.block[hit].tolist()
         for j in set(touched):  # their blocks' largest thr and key
-            lo, hi = lay.start[j], lay.start[j + 1]
+            lo, hi = int(lay.np_start[j]), int(lay.np_start[j + 1])
             reach[j] = thr[lo:hi].max()
             top[j] = key[lo:hi].max()
     if stats is not None:
