@@ -415,9 +415,13 @@ class RowMatrix:
         """``(index, x)`` per block with rows in the boolean ``mask`` (P,):
         ``index`` their row numbers, ``x`` those rows only, as a float32
         tensor on :attr:`device` (the other rows are not read); the pages
-        of each block are released after use."""
+        of each block are released after use. ``x`` is valid until the
+        next block: from disk, the rows go through buffers reused from
+        block to block (a fresh float32 copy of each block costs more in
+        page faults than the conversion itself)."""
         mask = np.asarray(mask, dtype=bool)
         resident = self._upload()
+        raw = out = None
         for b, (start,
                 (p, block)) in enumerate(zip(self.starts[:-1], self.blocks)):
             local = np.flatnonzero(mask[start:start + len(block)])
@@ -427,8 +431,15 @@ class RowMatrix:
                 x = self._resident[b][torch.from_numpy(local).to(
                     self.device)].float()
             else:
-                x = torch.from_numpy(np.asarray(block[local])).to(
-                    self.device, torch.float32)
+                if raw is None or len(raw) < len(local) or \
+                        raw.dtype != block.dtype:
+                    rows = max(len(local), 0 if raw is None else len(raw))
+                    raw = np.empty((rows, ) + block.shape[1:], block.dtype)
+                    out = torch.empty((rows, ) + block.shape[1:],
+                                      device=self.device)
+                np.take(block, local, axis=0, out=raw[:len(local)])
+                x = out[:len(local)]
+                x.copy_(torch.from_numpy(raw[:len(local)]))
                 _release([self.maps[p]])
             yield int(start) + local, x
 

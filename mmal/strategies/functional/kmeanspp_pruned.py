@@ -152,15 +152,21 @@ def kmeanspp_images_pruned(
             cand.append((c, cn, need))
         near = [d2.clone() for _ in images]
         changed: List[list] = [[] for _ in images]
+        # every candidate's centres side by side: one product per block of
+        # the rows any candidate needs (no per-candidate copy of the rows)
+        c_all = torch.cat([c for c, _, _ in cand])
+        cn_all = torch.cat([cn for _, cn, _ in cand])
+        edges = np.cumsum([0] + [len(c) for c, _, _ in cand]).tolist()
         for index, x in pairs.iter_selected(need_any):
+            idx_all = torch.from_numpy(index).to(dev)
+            prod = torch.addmm(cn_all[None], x, c_all.T, alpha=-2)
             for j, (c, cn, need) in enumerate(cand):
                 sub = need[index]
                 if not sub.any():
                     continue
-                idx = torch.from_numpy(index[sub]).to(dev)
-                part = torch.addmm(
-                    cn[None], x[torch.from_numpy(sub)], c.T, alpha=-2)
-                best, arg = part.min(dim=1)
+                rows = torch.from_numpy(sub).to(dev)
+                idx = idx_all[rows]
+                best, arg = prod[rows, edges[j]:edges[j + 1]].min(dim=1)
                 best = best.add_(sq_norms[idx]).clamp_(min=0)
                 closer = best < near[j][idx]
                 near[j][idx] = torch.minimum(near[j][idx], best)
