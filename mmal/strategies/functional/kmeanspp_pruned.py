@@ -147,30 +147,46 @@ def kmeanspp_images_pruned(
                     cc[nearest.clamp(min=0)] >= 4 * d2 + tol)
             need = (~skip).cpu().numpy()
             need_any |= need
-            counts['computed'] += int(need.sum()) * len(rows)
-            counts['skipped'] += int(n_pairs - need.sum()) * len(rows)
             cand.append((c, cn, need))
         near = [d2.clone() for _ in images]
         changed: List[list] = [[] for _ in images]
-        # every candidate's centres side by side: one product per block of
-        # the rows any candidate needs (no per-candidate copy of the rows)
-        c_all = torch.cat([c for c, _, _ in cand])
-        cn_all = torch.cat([cn for _, cn, _ in cand])
-        edges = np.cumsum([0] + [len(c) for c, _, _ in cand]).tolist()
+        # candidates needing most of the rows any candidate needs share one
+        # product per block (no copy of the rows); the others get theirs
+        n_any = int(need_any.sum())
+        shared = [
+            j for j, (_, _, need) in enumerate(cand)
+            if 2 * int(need.sum()) >= n_any
+        ]
+        edges = dict(
+            zip(shared, np.cumsum([0] + [len(cand[j][0]) for j in shared])))
+        if shared:
+            c_sh = torch.cat([cand[j][0] for j in shared])
+            cn_sh = torch.cat([cand[j][1] for j in shared])
+        computed = 0
         for index, x in pairs.iter_selected(need_any):
             idx_all = torch.from_numpy(index).to(dev)
-            prod = torch.addmm(cn_all[None], x, c_all.T, alpha=-2)
+            if shared:
+                prod = torch.addmm(cn_sh[None], x, c_sh.T, alpha=-2)
+                computed += len(index) * len(c_sh)
             for j, (c, cn, need) in enumerate(cand):
                 sub = need[index]
                 if not sub.any():
                     continue
                 rows = torch.from_numpy(sub).to(dev)
                 idx = idx_all[rows]
-                best, arg = prod[rows, edges[j]:edges[j + 1]].min(dim=1)
+                if j in edges:
+                    part = prod[rows, edges[j]:edges[j] + len(c)]
+                else:
+                    part = torch.addmm(cn[None], x[rows], c.T, alpha=-2)
+                    computed += int(sub.sum()) * len(c)
+                best, arg = part.min(dim=1)
                 best = best.add_(sq_norms[idx]).clamp_(min=0)
                 closer = best < near[j][idx]
                 near[j][idx] = torch.minimum(near[j][idx], best)
                 changed[j].append((idx[closer], arg[closer]))
+        counts['computed'] += computed
+        counts['skipped'] += n_pairs * sum(len(c) for c, _, _ in cand) - \
+            computed
         return near, changed, cand
 
     picked: List[int] = []
