@@ -435,8 +435,8 @@ class RowMatrix:
                         raw.dtype != block.dtype:
                     rows = max(len(local), 0 if raw is None else len(raw))
                     raw = np.empty((rows, ) + block.shape[1:], block.dtype)
-                    out = torch.empty((rows, ) + block.shape[1:],
-                                      device=self.device)
+                    out = torch.empty(
+                        (rows, ) + block.shape[1:], device=self.device)
                 np.take(block, local, axis=0, out=raw[:len(local)])
                 x = out[:len(local)]
                 x.copy_(torch.from_numpy(raw[:len(local)]))
