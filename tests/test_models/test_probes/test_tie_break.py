@@ -46,6 +46,27 @@ def test_equal_scores_are_told_apart_by_the_decoded_box(toy_detector):
         f['feats'], proposal_feats[owner], rtol=1e-6, atol=1e-6)
 
 
+def _sample(pred, path):
+    """A prediction as the tracing reads it."""
+
+    class Sample:
+        pred_instances = pred
+        metainfo = dict(img_path=path)
+
+    return Sample()
+
+
+def _decoder(boxes, calls):
+    """``decode`` of sources whose boxes are ``boxes`` (class-agnostic),
+    recording the rows asked for in ``calls``."""
+
+    def decode(rows, classes):
+        calls.append(rows.numel())
+        return boxes[rows]
+
+    return decode
+
+
 def test_many_ties_are_decoded_once_per_class(monkeypatch):
     """600 detections of class 1 share one score with 900 sources (an
     untrained YOLOX ties thousands): each is given the source whose box is
@@ -66,17 +87,9 @@ def test_many_ties_are_decoded_once_per_class(monkeypatch):
         labels=torch.tensor([1] * 600 + [2]),
         scores=torch.tensor([0.5] * 600 + [0.9]))
 
-    class Sample:
-        pred_instances = pred
-        metainfo = dict(img_path='planted.png')
-
     calls = []
-
-    def decode(rows, classes):
-        calls.append(rows.numel())
-        return src_boxes[rows]
-
-    rows = tracing.match_sources(probs, Sample(), decode)
+    decode = _decoder(src_boxes, calls)
+    rows = tracing.match_sources(probs, _sample(pred, 'planted.png'), decode)
     assert rows[:600].tolist() == owners.tolist()
     assert rows[600].item() == 7
     assert calls == [n_src]  # once, for class 1; class 2 has no tie
@@ -140,20 +153,11 @@ def test_box_lookup_picks_what_the_full_comparison_picks():
     def check(data):
         probs, boxes, pred = _pool(data)
 
-        class Sample:
-            pred_instances = pred
-            metainfo = dict(img_path='drawn.png')
-
         calls = []
-
-        def decode(rows, classes):
-            calls.append(rows.numel())
-            return boxes[rows]
-
-        full = tracing.match_sources(probs, Sample(), decode)
+        decode, sample = _decoder(boxes, calls), _sample(pred, 'drawn.png')
+        full = tracing.match_sources(probs, sample, decode)
         calls.clear()
-        looked_up = tracing.match_sources(
-            probs, Sample(), decode, agnostic=True)
+        looked_up = tracing.match_sources(probs, sample, decode, agnostic=True)
         assert looked_up.tolist() == full.tolist()
         if len(pred):
             # one call for every source; more only for box misses
@@ -173,13 +177,7 @@ def test_box_lookup_leaves_non_finite_boxes_to_the_full_comparison():
         labels=torch.tensor([0, 0]),
         scores=torch.tensor([0.5, 0.5]))
 
-    class Sample:
-        pred_instances = pred
-        metainfo = dict(img_path='inf.png')
-
-    def decode(rows, classes):
-        return boxes[rows]
-
-    full = tracing.match_sources(probs, Sample(), decode)
+    decode, sample = _decoder(boxes, []), _sample(pred, 'inf.png')
+    full = tracing.match_sources(probs, sample, decode)
     assert tracing.match_sources(
-        probs, Sample(), decode, agnostic=True).tolist() == full.tolist()
+        probs, sample, decode, agnostic=True).tolist() == full.tolist()
