@@ -109,13 +109,9 @@ def nearest_center_pruned(x: torch.Tensor,
     order = torch.from_numpy(np.lexsort((c_dist.numpy(), c_group.numpy())))
     centers, cn = centers[order], cn[order]
     c_dist, c_group = c_dist[order], c_group[order]
-    bounds = torch.searchsorted(c_group, torch.arange(num + 1)).tolist()
-    starts = [
-        lo for g in range(num) for lo in range(bounds[g], bounds[g + 1], chunk)
-    ]
-    c_start = torch.as_tensor(starts + [len(centers)], dtype=torch.long)
-    c_anchor = c_group[c_start[:-1]]
+    c_start, c_anchor = _cut(c_group.numpy(), num, chunk)
     c_lo, c_hi = c_dist[c_start[:-1]], c_dist[c_start[1:] - 1]
+    c_anchor = torch.from_numpy(c_anchor)
     xn = _sq_norms(x)
     computed = 0
     for a, b, g in blocks:
@@ -129,7 +125,8 @@ def nearest_center_pruned(x: torch.Tensor,
         for sel in (own, None):
             if sel is None:
                 sel = ~own & (lb <= ub.sqrt()[:, None] + margin).any(dim=0)
-            for lo, hi in _ranges(torch.nonzero(sel)[:, 0], c_start):
+            chunks = torch.nonzero(sel)[:, 0].numpy()
+            for lo, hi in zip(*_merge(c_start[chunks], c_start[chunks + 1])):
                 d2 = sq_distances(xr, xrn, centers[lo:hi], cn[lo:hi])
                 ub = torch.minimum(ub, d2.min(dim=1)[0])
                 d2_parts.append(d2)
@@ -142,17 +139,29 @@ def nearest_center_pruned(x: torch.Tensor,
     return u.sqrt_(), computed
 
 
-def _ranges(chunks: torch.Tensor, start: torch.Tensor):
-    """``(lo, hi)`` slices of the rows of the sorted ``chunks`` (whose
-    rows are ``start[j]:start[j + 1]``), consecutive chunks merged."""
-    if not len(chunks):
-        return []
-    fresh = torch.ones(len(chunks), dtype=torch.bool)
-    fresh[1:] = chunks[1:] != chunks[:-1] + 1
-    last = torch.ones(len(chunks), dtype=torch.bool)
-    last[:-1] = fresh[1:]
-    return list(
-        zip(start[chunks[fresh]].tolist(), start[chunks[last] + 1].tolist()))
+def _cut(group: np.ndarray, num: int, size: int):
+    """Rows sorted by ``group`` (of ``num``) cut into pieces of at most
+    ``size`` rows of one group: (P + 1,) piece starts (the last one the
+    end) and (P,) piece groups."""
+    bounds = np.searchsorted(group, np.arange(num + 1))
+    starts = [
+        np.arange(bounds[g], bounds[g + 1], size, dtype=np.int64)
+        for g in range(num)
+    ]
+    owner = np.repeat(np.arange(num), [len(s) for s in starts])
+    return np.concatenate(starts + [[len(group)]]).astype(np.int64), owner
+
+
+def _merge(lo: np.ndarray, hi: np.ndarray, gap: int = 0):
+    """The runs ``lo[i]:hi[i]`` (sorted, disjoint) with those at most
+    ``gap`` rows apart merged: their starts and ends, as lists."""
+    if len(lo) > 1:
+        fresh = np.ones(len(lo), dtype=bool)
+        fresh[1:] = lo[1:] > hi[:-1] + gap
+        last = np.ones(len(lo), dtype=bool)
+        last[:-1] = fresh[1:]
+        lo, hi = lo[fresh], hi[last]
+    return lo.tolist(), hi.tolist()
 
 
 def farthest_anchors(x: torch.Tensor,
@@ -216,29 +225,18 @@ class _Layout:
         self.perm = torch.from_numpy(
             np.lexsort((x_dist.numpy(), x_group.numpy())))
         self.x, self.xn = x[self.perm], xn[self.perm]
-        group = x_group[self.perm]
-        bounds = torch.searchsorted(group, torch.arange(num + 1)).tolist()
-        starts, owner = [], []
-        for g in range(num):
-            for lo in range(bounds[g], bounds[g + 1], size):
-                starts.append(lo)
-                owner.append(g)
-        self.start = torch.as_tensor(starts + [n], dtype=torch.long)
-        self.group = torch.as_tensor(owner, dtype=torch.long)
-        self.block = torch.repeat_interleave(
-            torch.arange(len(owner)), self.start.diff(), output_size=n)
-        dist = x_dist[self.perm].double()
+        # the per-pick bookkeeping is on small arrays: numpy
+        self.start, self.group = _cut(x_group[self.perm].numpy(), num, size)
+        block = np.repeat(np.arange(len(self.group)), np.diff(self.start))
+        self.block = torch.from_numpy(block)
+        dist = x_dist[self.perm].double().numpy()
         span = 2 * float(dist.max() if n else 0) + 1
-        self.base = torch.arange(len(owner), dtype=torch.float64) * span
+        self.base = np.arange(len(self.group), dtype=np.float64) * span
         # block b's rows at distance r from its anchor sort at b * span + r
-        self.key = self.block.double() * span + dist
+        self.key = block * span + dist
         # each block's least and largest anchor distance
-        self.first = dist[self.start[:-1]] if n else dist
-        self.last = dist[self.start[1:] - 1] if n else dist
-        # numpy copies for the per-pick bookkeeping (small arrays)
-        self.np_key, self.np_base = self.key.numpy(), self.base.numpy()
-        self.np_start, self.np_group = self.start.numpy(), self.group.numpy()
-        self.np_first, self.np_last = self.first.numpy(), self.last.numpy()
+        self.first = dist[self.start[:-1]]
+        self.last = dist[self.start[1:] - 1]
 
     def blocks(self, rows: int = 256, spread: float = 1.25):
         """``(start, end, anchor)`` of runs of consecutive blocks of one
@@ -265,28 +263,17 @@ class _Layout:
         """``(starts, ends)`` of the runs of sorted positions of the rows
         whose anchor distance is within their block's ``reach`` of the
         centre's distance ``c_anchor`` (G,) to their anchor: one run per
-        block at most, runs at most ``gap`` rows apart merged)."""
-        c = c_anchor.double().numpy()[self.np_group]
+        block at most, runs at most ``gap`` rows apart merged."""
+        c = c_anchor.double().numpy()[self.group]
         r = reach.double().numpy()
-        near = np.flatnonzero((self.np_first <= c + r)
-                              & (self.np_last >= c - r))
-        if not len(near):
-            return [], []
+        near = np.flatnonzero((self.first <= c + r) & (self.last >= c - r))
         c, r = c[near], r[near]
-        lo = np.searchsorted(self.np_key, self.np_base[near] + (c - r))
-        hi = np.searchsorted(
-            self.np_key, self.np_base[near] + (c + r), side='right')
-        lo = np.maximum(lo, self.np_start[near])
-        hi = np.minimum(hi, self.np_start[near + 1])
+        lo = np.searchsorted(self.key, self.base[near] + (c - r))
+        hi = np.searchsorted(self.key, self.base[near] + (c + r), side='right')
+        lo = np.maximum(lo, self.start[near])
+        hi = np.minimum(hi, self.start[near + 1])
         keep = hi > lo
-        lo, hi = lo[keep], hi[keep]
-        if len(lo) > 1:
-            fresh = np.ones(len(lo), dtype=bool)
-            fresh[1:] = lo[1:] > hi[:-1] + gap
-            last = np.ones(len(lo), dtype=bool)
-            last[:-1] = fresh[1:]
-            lo, hi = lo[fresh], hi[last]
-        return lo.tolist(), hi.tolist()
+        return _merge(lo[keep], hi[keep], gap)
 
     def argmax(self, key: torch.Tensor, top: torch.Tensor) -> int:
         """Position of the largest ``key`` from the blocks' largest
@@ -294,7 +281,7 @@ class _Layout:
         j = int(torch.argmax(top))
         best = top[j]
         blocks = torch.nonzero(top == best)[:, 0].tolist()
-        start = self.np_start
+        start = self.start
         rows = torch.cat([
             torch.nonzero(key[start[b]:start[b + 1]] == best)[:, 0] +
             int(start[b]) for b in blocks
@@ -407,7 +394,7 @@ def greedy_k_center_pruned(x,
                 thr[hit] = new.float() + margin
                 touched += lay.block[hit].tolist()
         for j in set(touched):  # their blocks' largest thr and key
-            lo, hi = int(lay.np_start[j]), int(lay.np_start[j + 1])
+            lo, hi = int(lay.start[j]), int(lay.start[j + 1])
             reach[j] = thr[lo:hi].max()
             top[j] = key[lo:hi].max()
     if stats is not None:
